@@ -1,0 +1,86 @@
+"""Lake layout: the one place that knows where every zone and dataset lives (local or s3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.settings import Settings
+
+def _join(root: str, *parts: str) -> str:
+    cleaned = [p.strip("/") for p in parts if p]
+    return "/".join([root.rstrip("/"), *cleaned]) if root != "/" else "/" + "/".join(cleaned)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Paths of the zones of §3 under one root (a folder or an s3:// prefix)."""
+
+    root: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        root = settings.lake_root
+        if not root.startswith("s3://"):
+            root = str(Path(root).expanduser().resolve())
+        return cls(root)
+
+    @property
+    def is_local(self) -> bool:
+        return not self.root.startswith("s3://")
+
+    def raw(self, dataset: str, day: dt.date | None = None) -> str:
+        return _join(self.root, "raw", dataset, f"dt={day.isoformat()}" if day else "")
+
+    def quarantine(self, dataset: str, day: dt.date | None = None) -> str:
+        return _join(self.root, "quarantine", dataset, f"dt={day.isoformat()}" if day else "")
+
+    def curated(self, table: str, day: dt.date | None = None) -> str:
+        return _join(self.root, "lake", table, f"dt={day.isoformat()}" if day else "")
+
+    def exports(self, *parts: str) -> str:
+        return _join(self.root, "exports", *parts)
+
+    def incoming(self, table: str) -> str:
+        return _join(self.root, "incoming", table)
+
+    @property
+    def warehouse_db(self) -> str:
+        """The embedded warehouse (stands in for RDS/Redshift locally)."""
+        return _join(self.root, "warehouse.duckdb")
+
+    @property
+    def analytics_db(self) -> str:
+        """The dbt `local` target database (stands in for Athena locally)."""
+        return _join(self.root, "analytics.duckdb")
+
+    @property
+    def runs(self) -> str:
+        return _join(self.root, "_runs")
+
+    def ensure_local(self, path: str) -> str:
+        """Create a local folder (no-op for s3) and return its path."""
+        if self.is_local:
+            os.makedirs(path, exist_ok=True)
+        return path
+
+
+def staging_dir_for(path: str) -> str:
+    """A hidden sibling folder to write a new version of `path` into before swapping it in."""
+    parent, name = os.path.split(path.rstrip("/"))
+    os.makedirs(parent, exist_ok=True)
+    return os.path.join(parent, f".staging-{name}-{uuid.uuid4().hex}")
+
+
+def swap_in(staging: str, path: str) -> None:
+    """Replace folder `path` by `staging` with renames, so readers see the old or the new version."""
+    parent, name = os.path.split(path.rstrip("/"))
+    retired = os.path.join(parent, f".retired-{name}-{uuid.uuid4().hex}")
+    if os.path.exists(path):
+        os.rename(path, retired)
+    os.rename(staging, path)
+    shutil.rmtree(retired, ignore_errors=True)

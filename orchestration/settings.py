@@ -1,0 +1,54 @@
+"""The one typed settings object: every setting the platform reads, from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Target = Literal["local", "athena", "redshift", "postgres"]
+
+# Local runs hash with a fixed, documented salt so demos are reproducible; production must set one.
+LOCAL_PII_SALT = "local-development-salt"
+
+
+class Settings(BaseSettings):
+    """Settings read once from environment variables, with local defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    lake_root: str = Field(default="./.lake", validation_alias="LAKE_ROOT")
+    target: Target = Field(default="local", validation_alias="ANALYTICS_TARGET")
+    pii_salt: str = Field(default=LOCAL_PII_SALT, validation_alias="PII_SALT")
+    warehouse_url: str | None = Field(default=None, validation_alias="WAREHOUSE_URL")
+    aws_region: str = Field(default="eu-west-1", validation_alias="AWS_REGION")
+    lake_bucket: str | None = Field(default=None, validation_alias="LAKE_BUCKET")
+    code_bucket: str | None = Field(default=None, validation_alias="CODE_BUCKET")
+    spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
+    spark_shuffle_partitions: int = Field(default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS")
+    max_record_bytes: int = Field(default=65536, ge=1024, validation_alias="MAX_RECORD_BYTES")
+    task_retries: int = Field(default=1, ge=0, validation_alias="TASK_RETRIES")
+    parallelism: int = Field(default=2, ge=1, validation_alias="PARALLELISM")
+
+    @field_validator("lake_root")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/") or "/"
+
+    @model_validator(mode="after")
+    def _salt_required_outside_local(self) -> Settings:
+        if self.target != "local" and self.pii_salt == LOCAL_PII_SALT:
+            raise ValueError("PII_SALT must be set to a secret value when ANALYTICS_TARGET is not local")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return not self.lake_root.startswith("s3://")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read from the environment once)."""
+    return Settings()

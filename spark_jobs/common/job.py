@@ -1,0 +1,70 @@
+"""The shape every raw → curated JSON job shares: read, validate, dedupe, transform, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+
+from orchestration.lake import Lake
+from orchestration.settings import Settings, get_settings
+from spark_jobs.common.contracts import Contract
+from spark_jobs.common.partitions import count_rows, publish_partition, read_lines
+from spark_jobs.common.validation import accepted, mark_duplicates, rejected, validate
+
+
+@dataclass(frozen=True)
+class JobResult:
+    rows_in: int
+    rows_out: int
+    quarantined: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "quarantined": self.quarantined}
+
+
+def check(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
+    """Validate and mark duplicates: every input line once, with `_reason` null when accepted."""
+    return mark_duplicates(validate(lines, contract, max_record_bytes), contract)
+
+
+def run_contract_job(
+    spark: SparkSession,
+    settings: Settings,
+    day: dt.date,
+    contract: Contract,
+    table: str,
+    transform: Callable[[DataFrame], DataFrame],
+) -> JobResult:
+    """Process landing day `day` of `contract.dataset` into `lake/<table>/dt=day` and quarantine."""
+    lake = Lake.from_settings(settings)
+    lines = read_lines(spark, lake.raw(contract.dataset, day)).cache()
+    checked = check(lines, contract, settings.max_record_bytes).cache()
+    try:
+        out_path = lake.curated(table, day)
+        quarantine_path = lake.quarantine(table, day)
+        publish_partition(transform(accepted(checked, contract)), out_path)
+        publish_partition(rejected(checked), quarantine_path)
+        return JobResult(
+            rows_in=lines.count(),
+            rows_out=count_rows(spark, out_path),
+            quarantined=count_rows(spark, quarantine_path),
+        )
+    finally:
+        checked.unpersist()
+        lines.unpersist()
+
+
+def daily_main(
+    run: Callable[[Settings, dt.date], JobResult], description: str, argv: list[str] | None
+) -> int:
+    """Command-line entry point of a daily job: `--date YYYY-MM-DD`, prints the row counts."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="landing date")
+    args = parser.parse_args(argv)
+    print(run(get_settings(), args.date).as_dict())
+    return 0

@@ -1,0 +1,37 @@
+"""One Spark session per process, tuned for local mode."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from pyspark.sql import SparkSession
+
+from orchestration.settings import Settings
+
+_lock = threading.Lock()
+
+
+def get_spark(settings: Settings) -> SparkSession:
+    """Return the process's Spark session, creating it on first use (UTC, quiet, few partitions)."""
+    with _lock:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+        builder = (
+            SparkSession.builder.appName("analytics")
+            .master(settings.spark_master)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+            .config("spark.sql.adaptive.enabled", "true")
+            .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+            .config("spark.sql.parquet.compression.codec", "snappy")
+            .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=ERROR")
+        )
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark

@@ -1,0 +1,102 @@
+"""Validation of raw JSON lines against a contract, dedupe, and the split into lake / quarantine."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from spark_jobs.common.contracts import Contract, FieldSpec
+
+# ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _field_type(field: FieldSpec) -> Column:
+    return F.expr(f"schema_of_variant(try_variant_get(_v, '$.{field.name}'))")
+
+
+def _field_text(field: FieldSpec) -> Column:
+    return F.expr(f"try_variant_get(_v, '$.{field.name}', 'string')")
+
+
+def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
+    """(condition, reason) pairs for one field, in the order they are reported."""
+    vtype = _field_type(field)
+    text = _field_text(field)
+    absent = vtype.isNull() | (vtype == "VOID")
+    checks: list[tuple[Column, str]] = []
+    if field.required:
+        checks.append((absent, f"missing_field:{field.name}"))
+    checks.append((~absent & (vtype != "STRING"), f"wrong_type:{field.name}"))
+    if field.kind == "enum":
+        checks.append((~absent & ~text.isin(*field.values), f"unknown_value:{field.name}"))
+    if field.kind == "timestamp":
+        bad = ~text.rlike(ISO_TIMESTAMP) | F.try_to_timestamp(text).isNull()
+        checks.append((~absent & bad, f"bad_timestamp:{field.name}"))
+    return checks
+
+
+def rejection_reason(contract: Contract, max_record_bytes: int) -> Column:
+    """The first contract violation of a raw line (`_v` is its parsed variant), or null."""
+    checks: list[tuple[Column, str]] = [
+        (F.octet_length("value") > max_record_bytes, "oversized_record"),
+        (F.col("_v").isNull(), "malformed_json"),
+        (~F.ltrim(F.col("value")).startswith("{"), "not_a_json_object"),
+    ]
+    for field in contract.fields:
+        checks.extend(_field_problems(field))
+    reason = F.lit(None).cast("string")
+    for condition, text in reversed(checks):
+        reason = F.when(condition, F.lit(text)).otherwise(reason)
+    return reason
+
+
+def _typed(field: FieldSpec) -> Column:
+    text = _field_text(field)
+    if field.kind == "timestamp":
+        # Parsed as an instant, stored as a UTC wall-clock (timestamp without time zone).
+        return F.try_to_timestamp(text).cast("timestamp_ntz").alias(field.name)
+    return text.alias(field.name)
+
+
+def validate(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
+    """Raw lines (`value`, `source_file`) → typed contract columns plus `_reason` (null = valid)."""
+    parsed = lines.withColumn(
+        "_v",
+        F.when(F.octet_length("value") <= max_record_bytes, F.try_parse_json("value")),
+    )
+    return parsed.select(
+        "value",
+        "source_file",
+        rejection_reason(contract, max_record_bytes).alias("_reason"),
+        *[_typed(f) for f in contract.fields],
+    )
+
+
+def mark_duplicates(validated: DataFrame, contract: Contract) -> DataFrame:
+    """Flag all but one copy of each key among valid rows; the kept copy is chosen deterministically."""
+    order = [
+        F.col(c[1:]).desc_nulls_last() if c.startswith("-") else F.col(c).asc_nulls_last()
+        for c in contract.keep_first_by
+    ]
+    is_valid = F.col("_reason").isNull()
+    window = Window.partitionBy(is_valid, *contract.key).orderBy(*order, F.col("value"))
+    rank = F.when(is_valid, F.row_number().over(window))
+    duplicate = F.lit("duplicate:" + "+".join(contract.key))
+    return validated.withColumn(
+        "_reason", F.when(rank > 1, duplicate).otherwise(F.col("_reason"))
+    )
+
+
+def accepted(checked: DataFrame, contract: Contract) -> DataFrame:
+    """Rows that passed every check, with the contract's columns only."""
+    return checked.where(F.col("_reason").isNull()).select(*[f.name for f in contract.fields])
+
+
+def rejected(checked: DataFrame) -> DataFrame:
+    """Quarantine rows: the original text, why it was rejected, and where it came from."""
+    return checked.where(F.col("_reason").isNotNull()).select(
+        F.col("value").alias("raw_line"),
+        F.col("_reason").alias("reason"),
+        "source_file",
+    )
