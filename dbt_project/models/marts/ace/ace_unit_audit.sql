@@ -1,0 +1,86 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='billing_month',
+    )
+}}
+
+-- depends_on: {{ ref('stg_lake__notification_attempts') }}
+-- depends_on: {{ ref('stg_lake__notification_receipts') }}
+
+-- One row per (client, billing month, customer) with any notification belonging to the month.
+with
+
+notifications as (
+
+    select * from {{ ref('int_notifications_billed') }}
+    {% set months = ace_months_to_rebuild() | trim %}
+    {% if months %}
+    where billing_month in ({{ months }})
+    {% endif %}
+
+),
+
+customers as (
+
+    select * from {{ ref('v_dim_customer') }}
+
+),
+
+per_customer as (
+
+    select
+        client_id,
+        billing_month,
+        customer_id,
+        count(*) as notifications_attempted,
+        count(delivered_at) as notifications_delivered,
+        min(delivered_at) as first_delivered_at,
+        max(delivered_at) as last_delivered_at,
+        count(distinct experience_id) as distinct_experiences
+
+    from notifications
+    group by client_id, billing_month, customer_id
+
+),
+
+classified as (
+
+    select
+        per_customer.*,
+        coalesce(customers.is_test, false) as is_test_customer,
+        customers.customer_id is not null as is_customer_known,
+        case
+            when per_customer.notifications_delivered = 0 then 'not_delivered'
+            when coalesce(customers.is_test, false) then 'test_customer'
+            else 'qualified'
+        end as reason
+
+    from per_customer
+    left join customers
+        on per_customer.customer_id = customers.customer_id
+
+),
+
+final as (
+
+    select
+        client_id,
+        billing_month,
+        customer_id,
+        notifications_attempted,
+        notifications_delivered,
+        first_delivered_at,
+        last_delivered_at,
+        distinct_experiences,
+        is_test_customer,
+        is_customer_known as customer_known,
+        reason = 'qualified' as qualifies,
+        reason
+
+    from classified
+
+)
+
+select * from final
