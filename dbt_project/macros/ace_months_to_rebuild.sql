@@ -1,31 +1,35 @@
 {#-
+    Read from environment variables rather than --vars: changing a var forces dbt to re-parse the
+    whole project, an env var only the models that use it.
     The billing months an incremental ACE model rebuilds in this run, as a SQL subquery of
     `billing_month` values, or none when every month is (re)built.
 -#}
 {% macro ace_months_to_rebuild() -%}
-    {%- if var('billing_month') -%}
-        select {{ month_start("cast('" ~ var('billing_month') ~ "-01' as timestamp)") }} as billing_month
-    {%- elif var('landing_date') and is_incremental() -%}
+    {%- set billing_month = env_var('ACE_BILLING_MONTH', '') -%}
+    {%- set landing_date = env_var('ACE_LANDING_DATE', '') -%}
+    {%- if billing_month -%}
+        select {{ month_start("cast('" ~ billing_month ~ "-01' as timestamp)") }} as billing_month
+    {%- elif landing_date and is_incremental() -%}
         {#- A notification touched by this landing day may move from its attempt month to its
             delivery month, so both months are rebuilt. -#}
         select billing_month
         from {{ ref('int_notifications_billed') }}
         where notification_id in (
             select notification_id from {{ ref('stg_lake__notification_attempts') }}
-            where landing_date = cast('{{ var("landing_date") }}' as date)
+            where landing_date = cast('{{ landing_date }}' as date)
             union all
             select notification_id from {{ ref('stg_lake__notification_receipts') }}
-            where landing_date = cast('{{ var("landing_date") }}' as date)
+            where landing_date = cast('{{ landing_date }}' as date)
         )
         union
         select {{ month_start('attempted_at') }} as billing_month
         from {{ ref('int_notifications_billed') }}
         where notification_id in (
             select notification_id from {{ ref('stg_lake__notification_attempts') }}
-            where landing_date = cast('{{ var("landing_date") }}' as date)
+            where landing_date = cast('{{ landing_date }}' as date)
             union all
             select notification_id from {{ ref('stg_lake__notification_receipts') }}
-            where landing_date = cast('{{ var("landing_date") }}' as date)
+            where landing_date = cast('{{ landing_date }}' as date)
         )
     {%- endif -%}
 {%- endmacro %}

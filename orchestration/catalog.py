@@ -1,0 +1,40 @@
+"""Partition registration (locally the equivalent of the Glue crawlers): record what the lake holds."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+
+from orchestration.lake import Lake
+
+CURATED_TABLES = ("notification_attempts", "notification_receipts", "experiences", "dim_customer")
+
+
+def discover_partitions(lake: Lake, table: str) -> list[tuple[str, str, int, int]]:
+    """(table, dt, files, bytes) for every published partition of a curated table."""
+    root = lake.curated(table)
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for name in sorted(os.listdir(root)):
+        if not name.startswith("dt="):
+            continue
+        folder = os.path.join(root, name)
+        files = [f for f in os.listdir(folder) if f.endswith(".parquet")]
+        size = sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        found.append((table, name[3:], len(files), size))
+    return found
+
+
+def register_partitions(lake: Lake, tables: tuple[str, ...] = CURATED_TABLES) -> dict[str, int]:
+    """Replace the `lake_partitions` catalog table in the analytics database with what is on disk."""
+    rows = [p for table in tables for p in discover_partitions(lake, table)]
+    with duckdb.connect(lake.analytics_db) as con:
+        con.execute(
+            "create or replace table main.lake_partitions "
+            "(table_name varchar, dt date, files integer, bytes bigint)"
+        )
+        if rows:
+            con.executemany("insert into main.lake_partitions values (?, ?, ?, ?)", rows)
+    return {"rows_in": len(rows), "rows_out": len(rows), "quarantined": 0}

@@ -1,0 +1,168 @@
+"""The `analytics` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import sys
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.lake import Lake
+from orchestration.pipelines import PIPELINES
+from orchestration.settings import Settings, get_settings
+
+console = Console(stderr=True)
+out = Console()
+
+# Errors a user can cause: reported in one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise click.ClickException(f"invalid setting {where}: {first['msg']}") from None
+
+
+def _date(_ctx, _param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+
+
+@click.group()
+def cli() -> None:
+    """Analytics platform: generate data, load the warehouse, run pipelines, read results."""
+
+
+@cli.command()
+@click.option("--start", required=True, callback=_date, help="first landing date, YYYY-MM-DD")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--scale", default=1000, show_default=True, type=click.IntRange(1),
+              help="notification attempts per day")
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--anomaly-rate", default=0.02, show_default=True, type=click.FloatRange(0, 0.5),
+              help="share of records with the anomalies of DESIGN §4")
+def generate(start: dt.date, days: int, scale: int, seed: int, anomaly_rate: float) -> None:
+    """Write realistic raw data (DESIGN §4) under LAKE_ROOT."""
+    from orchestration.generate import GenerateOptions
+    from orchestration.generate import generate as write
+
+    lake = Lake.from_settings(settings_or_exit())
+    summary = write(lake, GenerateOptions(start, days, scale, seed, anomaly_rate))
+    counts = ", ".join(f"{k}={v:,}" for k, v in sorted(summary.counts.items()))
+    console.print(f"generated {len(summary.files)} files under {lake.root}: {counts}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+def load(paths: tuple[str, ...]) -> None:
+    """Load incoming/<table>/*.csv files into the warehouse (upsert on the key)."""
+    from ingestion.loader import load_file
+
+    lake = Lake.from_settings(settings_or_exit())
+    files = [f for p in paths for f in (sorted(glob.glob(p)) or [p])]
+    for path in files:
+        result = load_file(path, lake.warehouse_db)
+        verb = "already loaded, skipped" if result.skipped else f"loaded {result.rows:,} rows"
+        console.print(f"{path}: {verb} into {result.table}")
+
+
+def _pipeline(name: str):
+    if name not in PIPELINES:
+        raise click.BadParameter(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
+    return PIPELINES[name]
+
+
+@cli.command()
+@click.argument("pipeline_name", metavar="PIPELINE")
+@click.option("--date", "date_", help="landing date YYYY-MM-DD (daily pipelines)")
+@click.option("--month", help="month YYYY-MM (monthly pipelines)")
+@click.option("--resume", is_flag=True, help="skip the tasks that succeeded in the last run")
+def run(pipeline_name: str, date_: str | None, month: str | None, resume: bool) -> None:
+    """Run a pipeline for one date or month."""
+    from orchestration.runner import Runner, parse_params
+
+    pipeline = _pipeline(pipeline_name)
+    value = date_ if pipeline.param == "date" else month
+    if value is None:
+        raise click.UsageError(f"{pipeline.name} needs --{pipeline.param}")
+    result = Runner(settings_or_exit(), console=console).run(
+        pipeline, parse_params(pipeline, value), resume=resume
+    )
+    if not result.succeeded:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("pipeline_name", metavar="PIPELINE")
+@click.option("--from", "start", required=True, callback=_date, help="first date YYYY-MM-DD")
+@click.option("--to", "end", required=True, callback=_date, help="last date YYYY-MM-DD")
+def backfill(pipeline_name: str, start: dt.date, end: dt.date) -> None:
+    """Run a daily pipeline for every date from --from to --to, in order."""
+    from orchestration.runner import Runner
+
+    pipeline = _pipeline(pipeline_name)
+    if pipeline.param != "date":
+        raise click.UsageError(f"{pipeline.name} is not a daily pipeline")
+    if end < start:
+        raise click.BadParameter("--to is before --from")
+    runner = Runner(settings_or_exit(), console=console)
+    day = start
+    while day <= end:
+        result = runner.run(pipeline, {"date": day.isoformat()})
+        if not result.succeeded:
+            console.print(f"[red]backfill stopped at {day}; later dates were not run")
+            sys.exit(1)
+        day += dt.timedelta(days=1)
+
+
+@cli.command()
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1))
+def history(limit: int) -> None:
+    """Show the latest task runs."""
+    from orchestration.history import read_history
+
+    table = Table(title="Run history")
+    for column in ("run", "pipeline", "params", "task", "try", "status", "start", "s", "in", "out", "quar."):
+        table.add_column(column)
+    for r in read_history(Lake.from_settings(settings_or_exit()))[-limit:]:
+        table.add_row(
+            r["run_id"], r["pipeline"], " ".join(r["params"].values()), r["task"], str(r["attempt"]),
+            r["status"], r["started_at"][:19], f"{r['seconds']:.1f}",
+            *[("" if r[k] is None else f"{r[k]:,}") for k in ("rows_in", "rows_out", "quarantined")],
+        )
+    out.print(table)
+
+
+@cli.command()
+def summary() -> None:
+    """Print ACE units per client and month and quarantined rows by reason."""
+    from orchestration.summary import print_summary
+
+    print_summary(Lake.from_settings(settings_or_exit()), out)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except USER_ERRORS as err:
+        if os.environ.get("ANALYTICS_DEBUG"):
+            raise
+        console.print(f"[red]error:[/] {err}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

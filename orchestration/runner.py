@@ -1,0 +1,226 @@
+"""The local executor: runs a pipeline's tasks in dependency order, in parallel, with retries,
+per-task logs, a run history and resume after failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+from typing import Any
+
+from rich.console import Console
+
+from orchestration.history import TaskRecord, append_record, load_state, save_state
+from orchestration.lake import Lake
+from orchestration.pipelines import Pipeline, Task
+from orchestration.settings import Settings
+from orchestration.tasks import TASKS, Metrics, TaskContext
+
+TaskFn = Callable[[TaskContext], Metrics]
+
+
+class RunError(RuntimeError):
+    """A run that could not start or did not finish; the message says what to do."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    pipeline: str
+    params: dict[str, str]
+    records: dict[str, TaskRecord] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return all(r.status in ("succeeded", "skipped") for r in self.records.values())
+
+    @property
+    def failed_tasks(self) -> list[str]:
+        return [n for n, r in self.records.items() if r.status == "failed"]
+
+
+def parse_params(pipeline: Pipeline, value: str) -> dict[str, str]:
+    """Check the pipeline's parameter (`--date YYYY-MM-DD` or `--month YYYY-MM`)."""
+    if pipeline.param == "date":
+        try:
+            return {"date": dt.date.fromisoformat(value).isoformat()}
+        except ValueError:
+            raise RunError(f"--date {value!r} is not a valid date (YYYY-MM-DD)") from None
+    try:
+        month = dt.datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise RunError(f"--month {value!r} is not a valid month (YYYY-MM)") from None
+    return {"month": month.strftime("%Y-%m")}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@contextmanager
+def run_lock(lake: Lake, pipeline: str, params: dict[str, str]):
+    """Refuse a second concurrent run of the same pipeline and parameters (stale locks reclaimed)."""
+    key = "_".join(f"{k}={v}" for k, v in sorted(params.items()))
+    path = os.path.join(lake.runs, "locks", f"{pipeline}_{key}.lock")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            if _lock_is_stale(path):
+                os.remove(path)
+                continue
+            raise RunError(
+                f"{pipeline} {key} is already running (lock {path}); wait for it to finish"
+            ) from None
+    else:  # pragma: no cover - only if another process races us twice
+        raise RunError(f"could not take lock {path}")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        os.remove(path)
+
+
+def _lock_is_stale(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            pid = int(handle.read().strip() or "0")
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError, FileNotFoundError):
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Runner:
+    """Executes pipelines locally. `tasks` maps a task's `run` name to its function."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tasks: Mapping[str, TaskFn] = TASKS,
+        console: Console | None = None,
+        retry_backoff_seconds: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.lake = Lake.from_settings(settings)
+        self.tasks = tasks
+        self.console = console or Console(stderr=True)
+        self.retry_backoff_seconds = retry_backoff_seconds
+
+    def run(self, pipeline: Pipeline, params: dict[str, str], resume: bool = False) -> RunResult:
+        with run_lock(self.lake, pipeline.name, params):
+            return self._run(pipeline, params, resume)
+
+    def _run(self, pipeline: Pipeline, params: dict[str, str], resume: bool) -> RunResult:
+        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        result = RunResult(run_id, pipeline.name, params)
+        previous = load_state(self.lake, pipeline.name, params) if resume else {}
+        if resume and previous and all(s == "succeeded" for s in previous.values()):
+            self.console.print(f"[yellow]{pipeline.name} {params}: last run succeeded; running it again")
+            previous = {}
+        state = {t.name: "pending" for t in pipeline.tasks}
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        self.console.print(f"[bold]▶ {pipeline.name}[/] {label} (run {run_id})")
+
+        sorter = TopologicalSorter(pipeline.graph())
+        sorter.prepare()
+        running: dict[Future[TaskRecord], Task] = {}
+        with ThreadPoolExecutor(max_workers=self.settings.parallelism) as pool:
+            while sorter.is_active():
+                for name in sorter.get_ready():
+                    task = pipeline.task(name)
+                    blocked_by = [d for d in task.depends_on if state[d] in ("failed", "blocked")]
+                    if blocked_by or previous.get(name) == "succeeded":
+                        status = "blocked" if blocked_by else "skipped"
+                        record = self._instant_record(run_id, pipeline, params, task, status, blocked_by)
+                        self._finish(result, state, record, pipeline, params, run_id)
+                        sorter.done(name)
+                        continue
+                    self.console.print(f"  [cyan]…[/] {name} started")
+                    running[pool.submit(self._run_task, run_id, pipeline, params, task)] = task
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    self._finish(result, state, future.result(), pipeline, params, run_id)
+                    sorter.done(task.name)
+        self._report(result, pipeline, params)
+        return result
+
+    def _finish(self, result, state, record: TaskRecord, pipeline, params, run_id) -> None:
+        result.records[record.task] = record
+        state[record.task] = record.status
+        save_state(self.lake, pipeline.name, params, run_id, state)
+        if record.status == "succeeded":
+            counts = ", ".join(
+                f"{k}={getattr(record, k):,}" for k in ("rows_in", "rows_out", "quarantined")
+                if getattr(record, k) is not None
+            )
+            self.console.print(f"  [green]✔[/] {record.task} {record.seconds:.1f}s {counts}")
+        elif record.status == "skipped":
+            self.console.print(f"  [dim]↷ {record.task} already succeeded (resumed run)[/]")
+        elif record.status == "blocked":
+            self.console.print(f"  [yellow]⏸[/] {record.task} not run: {record.error}")
+        else:
+            self.console.print(f"  [red]✘[/] {record.task} failed: {record.error} (log: {record.log})")
+
+    def _instant_record(self, run_id, pipeline, params, task, status, blocked_by) -> TaskRecord:
+        now = _now()
+        error = f"upstream failed: {', '.join(blocked_by)}" if blocked_by else None
+        record = TaskRecord(run_id, pipeline.name, params, task.name, 0, status, now, now, 0.0, error=error)
+        append_record(self.lake, record)
+        return record
+
+    def _run_task(self, run_id: str, pipeline: Pipeline, params: dict[str, str], task: Task) -> TaskRecord:
+        log_dir = os.path.join(self.lake.runs, "logs", run_id)
+        os.makedirs(log_dir, exist_ok=True)
+        log_path = os.path.join(log_dir, f"{task.name}.log")
+        retries = self.settings.task_retries if task.retries is None else task.retries
+        fn = self.tasks[task.run]
+        ctx = TaskContext(self.settings, self.lake, dict(params), log_path)
+        attempt = 0
+        while True:
+            attempt += 1
+            started, clock = _now(), time.monotonic()
+            try:
+                metrics: dict[str, Any] = dict(fn(ctx) or {})
+                status, error = "succeeded", None
+            except Exception as exc:  # a task failure is recorded, never crashes the runner
+                metrics, status = {}, "failed"
+                error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                with open(log_path, "a", encoding="utf-8") as log:
+                    log.write(f"attempt {attempt} failed\n{traceback.format_exc()}\n")
+            record = TaskRecord(
+                run_id, pipeline.name, dict(params), task.name, attempt, status, started, _now(),
+                round(time.monotonic() - clock, 3),
+                rows_in=metrics.pop("rows_in", None), rows_out=metrics.pop("rows_out", None),
+                quarantined=metrics.pop("quarantined", None), error=error, log=log_path, extra=metrics,
+            )
+            append_record(self.lake, record)
+            if status == "succeeded" or attempt > retries:
+                return record
+            self.console.print(f"  [yellow]↻[/] {task.name} attempt {attempt} failed: {error}; retrying")
+            time.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
+
+    def _report(self, result: RunResult, pipeline: Pipeline, params: dict[str, str]) -> None:
+        label = " ".join(f"--{k} {v}" for k, v in params.items())
+        if result.succeeded:
+            self.console.print(f"[bold green]✔ {pipeline.name} {label} succeeded[/]")
+        else:
+            self.console.print(
+                f"[bold red]✘ {pipeline.name} {label} failed[/] ({', '.join(result.failed_tasks)}); "
+                f"fix the cause, then: analytics run {pipeline.name} {label} --resume"
+            )

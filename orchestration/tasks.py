@@ -1,0 +1,93 @@
+"""Local implementations of the tasks the pipelines declare: thin adapters over the jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestration.dbt import ACE_SELECTION, SCHEDULED_BUILD, run_dbt
+from orchestration.lake import Lake
+from orchestration.settings import Settings
+
+Metrics = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    settings: Settings
+    lake: Lake
+    params: dict[str, str]
+    log_path: str
+
+    @property
+    def day(self) -> dt.date:
+        return dt.date.fromisoformat(self.params["date"])
+
+    @property
+    def month(self) -> str:
+        return self.params["month"]
+
+
+def notification_attempted_daily(ctx: TaskContext) -> Metrics:
+    from spark_jobs import notification_attempted
+
+    return notification_attempted.run(ctx.settings, ctx.day).as_dict()
+
+
+def notification_delivered_daily(ctx: TaskContext) -> Metrics:
+    from spark_jobs import notification_delivered
+
+    return notification_delivered.run(ctx.settings, ctx.day).as_dict()
+
+
+def outcome_experience_lookup_daily(ctx: TaskContext) -> Metrics:
+    from spark_jobs import outcome_experience_lookup
+
+    return outcome_experience_lookup.run(ctx.settings, ctx.day).as_dict()
+
+
+def dim_customer_daily(ctx: TaskContext) -> Metrics:
+    from ingestion.replicate import replicate_customers
+
+    return replicate_customers(ctx.lake, ctx.day)
+
+
+def dbt_build_ace_daily(ctx: TaskContext) -> Metrics:
+    args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION]
+    run_dbt(ctx.settings, ctx.lake, args, {"ACE_LANDING_DATE": ctx.day.isoformat()}, ctx.log_path)
+    return {}
+
+
+def dbt_build_ace_month(ctx: TaskContext) -> Metrics:
+    args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION]
+    run_dbt(ctx.settings, ctx.lake, args, {"ACE_BILLING_MONTH": ctx.month}, ctx.log_path)
+    return {}
+
+
+def register_partitions(ctx: TaskContext) -> Metrics:
+    from orchestration.catalog import register_partitions as register
+
+    return register(ctx.lake)
+
+
+def export_finance(ctx: TaskContext) -> Metrics:
+    from orchestration.exports import export_month
+
+    return export_month(ctx.lake, ctx.month)
+
+
+TASKS: dict[str, Callable[[TaskContext], Metrics]] = {
+    fn.__name__: fn
+    for fn in (
+        notification_attempted_daily,
+        notification_delivered_daily,
+        outcome_experience_lookup_daily,
+        dim_customer_daily,
+        dbt_build_ace_daily,
+        dbt_build_ace_month,
+        register_partitions,
+        export_finance,
+    )
+}
