@@ -124,7 +124,9 @@ def read_rows(path: str, spec: TableSpec) -> list[tuple[Any, ...]]:
                         f"{name}: line {line}: {len(record)} fields, expected {len(spec.columns)}"
                     )
                 try:
-                    row = tuple(parse_value(c, v) for c, v in zip(spec.columns, record, strict=True))
+                    row = tuple(
+                        parse_value(c, v) for c, v in zip(spec.columns, record, strict=True)
+                    )
                 except ValueError as err:
                     raise LoadError(f"{name}: line {line}: {err}") from None
                 if row[key_index] in seen:
@@ -176,7 +178,10 @@ def staged_arrow(spec: TableSpec, rows: list[tuple[Any, ...]]) -> pa.Table:
     """Parsed rows as an Arrow table with the spec's column types (zero rows allowed)."""
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in spec.columns]
     return pa.table(
-        {c.name: pa.array(list(v), type=ARROW_TYPES[c.kind]) for c, v in zip(spec.columns, columns, strict=True)}
+        {
+            c.name: pa.array(list(v), type=ARROW_TYPES[c.kind])
+            for c, v in zip(spec.columns, columns, strict=True)
+        }
     )
 
 
@@ -195,7 +200,8 @@ def load_file(path: str, warehouse_db: str) -> LoadResult:
         con.execute(MANIFEST_SQL)
         con.execute(spec.create_sql())
         seen = con.execute(
-            "select 1 from load_manifest where object_key = ? and checksum = ?", [object_key, checksum]
+            "select 1 from load_manifest where object_key = ? and checksum = ?",
+            [object_key, checksum],
         ).fetchall()
         if seen:
             return LoadResult(path, spec.name, 0, skipped=True)
@@ -208,7 +214,13 @@ def load_file(path: str, warehouse_db: str) -> LoadResult:
             con.execute(upsert_sql(spec))
             con.execute(
                 "insert into load_manifest values (?, ?, ?, ?, ?)",
-                [object_key, checksum, spec.name, len(rows), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                [
+                    object_key,
+                    checksum,
+                    spec.name,
+                    len(rows),
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
             )
             con.execute("drop table _staged")
             con.execute("commit")

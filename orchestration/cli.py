@@ -49,11 +49,21 @@ def cli() -> None:
 @cli.command()
 @click.option("--start", required=True, callback=_date, help="first landing date, YYYY-MM-DD")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3660))
-@click.option("--scale", default=1000, show_default=True, type=click.IntRange(1),
-              help="notification attempts per day")
+@click.option(
+    "--scale",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="notification attempts per day",
+)
 @click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--anomaly-rate", default=0.02, show_default=True, type=click.FloatRange(0, 0.5),
-              help="share of records with the anomalies of DESIGN §4")
+@click.option(
+    "--anomaly-rate",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(0, 0.5),
+    help="share of records with the anomalies of DESIGN §4",
+)
 def generate(start: dt.date, days: int, scale: int, seed: int, anomaly_rate: float) -> None:
     """Write realistic raw data (DESIGN §4) under LAKE_ROOT."""
     from orchestration.generate import GenerateOptions
@@ -81,7 +91,9 @@ def load(paths: tuple[str, ...]) -> None:
 
 def _pipeline(name: str):
     if name not in PIPELINES:
-        raise click.BadParameter(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
+        raise click.BadParameter(
+            f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}"
+        )
     return PIPELINES[name]
 
 
@@ -135,13 +147,34 @@ def history(limit: int) -> None:
     from orchestration.history import read_history
 
     table = Table(title="Run history")
-    for column in ("run", "pipeline", "params", "task", "try", "status", "start", "s", "in", "out", "quar."):
+    for column in (
+        "run",
+        "pipeline",
+        "params",
+        "task",
+        "try",
+        "status",
+        "start",
+        "s",
+        "in",
+        "out",
+        "quar.",
+    ):
         table.add_column(column)
     for r in read_history(Lake.from_settings(settings_or_exit()))[-limit:]:
         table.add_row(
-            r["run_id"], r["pipeline"], " ".join(r["params"].values()), r["task"], str(r["attempt"]),
-            r["status"], r["started_at"][:19], f"{r['seconds']:.1f}",
-            *[("" if r[k] is None else f"{r[k]:,}") for k in ("rows_in", "rows_out", "quarantined")],
+            r["run_id"],
+            r["pipeline"],
+            " ".join(r["params"].values()),
+            r["task"],
+            str(r["attempt"]),
+            r["status"],
+            r["started_at"][:19],
+            f"{r['seconds']:.1f}",
+            *[
+                ("" if r[k] is None else f"{r[k]:,}")
+                for k in ("rows_in", "rows_out", "quarantined")
+            ],
         )
     out.print(table)
 

@@ -78,10 +78,14 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     command = [
-        *args, "--quiet",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", settings.target,
+        *args,
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        settings.target,
     ]
     if lake.is_local:
         os.makedirs(lake.root, exist_ok=True)

@@ -110,8 +110,14 @@ def _customers_csv(world: World, start: dt.date, rng: np.random.Generator, rate:
         is_test = bool(rng.random() < max(rate * 1.5, 0.03))
         updated = created + dt.timedelta(days=int(rng.integers(0, 60)))
         rows.append(
-            [customer, world.clients[world.customer_client[idx]], str(is_test).lower(),
-             SEGMENTS[idx % len(SEGMENTS)], iso(created), iso(updated)]
+            [
+                customer,
+                world.clients[world.customer_client[idx]],
+                str(is_test).lower(),
+                SEGMENTS[idx % len(SEGMENTS)],
+                iso(created),
+                iso(updated),
+            ]
         )
     return rows
 
@@ -131,7 +137,9 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
     os.makedirs(os.path.dirname(customers_path), exist_ok=True)
     with open(customers_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["customer_id", "client_id", "is_test", "segment", "created_at", "updated_at"])
+        writer.writerow(
+            ["customer_id", "client_id", "is_test", "segment", "created_at", "updated_at"]
+        )
         writer.writerows(rows)
     summary.files.append(customers_path)
     summary.counts["customers"] += len(rows)
@@ -204,8 +212,11 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
                 landing = max(reported.date(), day)
                 if landing > end:
                     continue  # lands after the window
-                receipt = {"notification_id": record["notification_id"], "status": status,
-                           "reported_at": iso(reported)}
+                receipt = {
+                    "notification_id": record["notification_id"],
+                    "status": status,
+                    "reported_at": iso(reported),
+                }
                 if PROVIDERS[provider[i]]:
                     receipt["provider"] = PROVIDERS[provider[i]]
                 text = json.dumps(receipt)
@@ -217,17 +228,30 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
                     summary.counts["receipts_duplicated"] += 1
 
         if rate:
-            attempts.append(json.dumps({
-                "notification_id": f"ntf-{day:%Y%m%d}-oversized", "client_id": world.clients[0],
-                "customer_id": world.customers[0], "experience_id": world.experiences[0][0],
-                "channel": "email", "attempted_at": iso(midnight), "destination": "x" * 70000,
-            }))
+            attempts.append(
+                json.dumps(
+                    {
+                        "notification_id": f"ntf-{day:%Y%m%d}-oversized",
+                        "client_id": world.clients[0],
+                        "customer_id": world.customers[0],
+                        "experience_id": world.experiences[0][0],
+                        "channel": "email",
+                        "attempted_at": iso(midnight),
+                        "destination": "x" * 70000,
+                    }
+                )
+            )
             summary.counts["attempts_malformed"] += 1
             for k in range(max(1, int(n * rate))):
-                receipts_by_day.setdefault(day, []).append(json.dumps({
-                    "notification_id": f"ntf-orphan-{day:%Y%m%d}-{k:06d}", "status": "delivered",
-                    "reported_at": iso(midnight + dt.timedelta(seconds=k)),
-                }))
+                receipts_by_day.setdefault(day, []).append(
+                    json.dumps(
+                        {
+                            "notification_id": f"ntf-orphan-{day:%Y%m%d}-{k:06d}",
+                            "status": "delivered",
+                            "reported_at": iso(midnight + dt.timedelta(seconds=k)),
+                        }
+                    )
+                )
                 summary.counts["receipts_orphan"] += 1
             receipts_by_day.setdefault(day, []).append('{"notification_id": "x", "status": "lost"}')
             summary.counts["receipts_malformed"] += 1
@@ -241,12 +265,21 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
             for j, exp in enumerate(exps):
                 # Outcomes are re-assigned mid-window so the latest snapshot matters.
                 shift = 1 if day_index >= opts.days // 2 and j == 2 else 0
-                snapshot.append(json.dumps({
-                    "experience_id": exp, "client_id": world.clients[client_idx],
-                    "experience_name": f"{OUTCOMES[(client_idx + j) % 5].replace('_', ' ')} {j}",
-                    "outcome": OUTCOMES[(client_idx + j + shift) % len(OUTCOMES)],
-                    "updated_at": iso(midnight if shift else dt.datetime.combine(opts.start, dt.time(), UTC)),
-                }))
+                snapshot.append(
+                    json.dumps(
+                        {
+                            "experience_id": exp,
+                            "client_id": world.clients[client_idx],
+                            "experience_name": f"{OUTCOMES[(client_idx + j) % 5].replace('_', ' ')} {j}",
+                            "outcome": OUTCOMES[(client_idx + j + shift) % len(OUTCOMES)],
+                            "updated_at": iso(
+                                midnight
+                                if shift
+                                else dt.datetime.combine(opts.start, dt.time(), UTC)
+                            ),
+                        }
+                    )
+                )
         path = os.path.join(lake.raw("experiences", day), "experiences.jsonl")
         _write_lines(path, snapshot, compress=False)
         summary.files.append(path)

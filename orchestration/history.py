@@ -65,7 +65,9 @@ def load_state(lake: Lake, pipeline: str, params: dict[str, str]) -> dict[str, s
         return json.load(handle)["tasks"]
 
 
-def save_state(lake: Lake, pipeline: str, params: dict[str, str], run_id: str, tasks: dict[str, str]) -> None:
+def save_state(
+    lake: Lake, pipeline: str, params: dict[str, str], run_id: str, tasks: dict[str, str]
+) -> None:
     path = state_path(lake, pipeline, params)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"

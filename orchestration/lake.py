@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestration.settings import Settings
 
+
 def _join(root: str, *parts: str) -> str:
     cleaned = [p.strip("/") for p in parts if p]
     return "/".join([root.rstrip("/"), *cleaned]) if root != "/" else "/" + "/".join(cleaned)

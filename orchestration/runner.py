@@ -128,7 +128,9 @@ class Runner:
         result = RunResult(run_id, pipeline.name, params)
         previous = load_state(self.lake, pipeline.name, params) if resume else {}
         if resume and previous and all(s == "succeeded" for s in previous.values()):
-            self.console.print(f"[yellow]{pipeline.name} {params}: last run succeeded; running it again")
+            self.console.print(
+                f"[yellow]{pipeline.name} {params}: last run succeeded; running it again"
+            )
             previous = {}
         state = {t.name: "pending" for t in pipeline.tasks}
         label = " ".join(f"{k}={v}" for k, v in params.items())
@@ -144,7 +146,9 @@ class Runner:
                     blocked_by = [d for d in task.depends_on if state[d] in ("failed", "blocked")]
                     if blocked_by or previous.get(name) == "succeeded":
                         status = "blocked" if blocked_by else "skipped"
-                        record = self._instant_record(run_id, pipeline, params, task, status, blocked_by)
+                        record = self._instant_record(
+                            run_id, pipeline, params, task, status, blocked_by
+                        )
                         self._finish(result, state, record, pipeline, params, run_id)
                         sorter.done(name)
                         continue
@@ -166,7 +170,8 @@ class Runner:
         save_state(self.lake, pipeline.name, params, run_id, state)
         if record.status == "succeeded":
             counts = ", ".join(
-                f"{k}={getattr(record, k):,}" for k in ("rows_in", "rows_out", "quarantined")
+                f"{k}={getattr(record, k):,}"
+                for k in ("rows_in", "rows_out", "quarantined")
                 if getattr(record, k) is not None
             )
             self.console.print(f"  [green]✔[/] {record.task} {record.seconds:.1f}s {counts}")
@@ -175,16 +180,22 @@ class Runner:
         elif record.status == "blocked":
             self.console.print(f"  [yellow]⏸[/] {record.task} not run: {record.error}")
         else:
-            self.console.print(f"  [red]✘[/] {record.task} failed: {record.error} (log: {record.log})")
+            self.console.print(
+                f"  [red]✘[/] {record.task} failed: {record.error} (log: {record.log})"
+            )
 
     def _instant_record(self, run_id, pipeline, params, task, status, blocked_by) -> TaskRecord:
         now = _now()
         error = f"upstream failed: {', '.join(blocked_by)}" if blocked_by else None
-        record = TaskRecord(run_id, pipeline.name, params, task.name, 0, status, now, now, 0.0, error=error)
+        record = TaskRecord(
+            run_id, pipeline.name, params, task.name, 0, status, now, now, 0.0, error=error
+        )
         append_record(self.lake, record)
         return record
 
-    def _run_task(self, run_id: str, pipeline: Pipeline, params: dict[str, str], task: Task) -> TaskRecord:
+    def _run_task(
+        self, run_id: str, pipeline: Pipeline, params: dict[str, str], task: Task
+    ) -> TaskRecord:
         log_dir = os.path.join(self.lake.runs, "logs", run_id)
         os.makedirs(log_dir, exist_ok=True)
         log_path = os.path.join(log_dir, f"{task.name}.log")
@@ -204,15 +215,28 @@ class Runner:
                 with open(log_path, "a", encoding="utf-8") as log:
                     log.write(f"attempt {attempt} failed\n{traceback.format_exc()}\n")
             record = TaskRecord(
-                run_id, pipeline.name, dict(params), task.name, attempt, status, started, _now(),
+                run_id,
+                pipeline.name,
+                dict(params),
+                task.name,
+                attempt,
+                status,
+                started,
+                _now(),
                 round(time.monotonic() - clock, 3),
-                rows_in=metrics.pop("rows_in", None), rows_out=metrics.pop("rows_out", None),
-                quarantined=metrics.pop("quarantined", None), error=error, log=log_path, extra=metrics,
+                rows_in=metrics.pop("rows_in", None),
+                rows_out=metrics.pop("rows_out", None),
+                quarantined=metrics.pop("quarantined", None),
+                error=error,
+                log=log_path,
+                extra=metrics,
             )
             append_record(self.lake, record)
             if status == "succeeded" or attempt > retries:
                 return record
-            self.console.print(f"  [yellow]↻[/] {task.name} attempt {attempt} failed: {error}; retrying")
+            self.console.print(
+                f"  [yellow]↻[/] {task.name} attempt {attempt} failed: {error}; retrying"
+            )
             time.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
 
     def _report(self, result: RunResult, pipeline: Pipeline, params: dict[str, str]) -> None:

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     lake_bucket: str | None = Field(default=None, validation_alias="LAKE_BUCKET")
     code_bucket: str | None = Field(default=None, validation_alias="CODE_BUCKET")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
-    spark_shuffle_partitions: int = Field(default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS")
+    spark_shuffle_partitions: int = Field(
+        default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
+    )
     max_record_bytes: int = Field(default=65536, ge=1024, validation_alias="MAX_RECORD_BYTES")
     task_retries: int = Field(default=1, ge=0, validation_alias="TASK_RETRIES")
     parallelism: int = Field(default=2, ge=1, validation_alias="PARALLELISM")
@@ -40,7 +42,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _salt_required_outside_local(self) -> Settings:
         if self.target != "local" and self.pii_salt == LOCAL_PII_SALT:
-            raise ValueError("PII_SALT must be set to a secret value when ANALYTICS_TARGET is not local")
+            raise ValueError(
+                "PII_SALT must be set to a secret value when ANALYTICS_TARGET is not local"
+            )
         return self
 
     @property

@@ -40,11 +40,21 @@ def quarantine_by_reason(lake: Lake) -> list[tuple]:
 
 def print_summary(lake: Lake, console: Console) -> None:
     if not os.path.exists(lake.analytics_db):
-        raise FileNotFoundError(f"no analytics database at {lake.analytics_db}: run a pipeline first")
+        raise FileNotFoundError(
+            f"no analytics database at {lake.analytics_db}: run a pipeline first"
+        )
     units = Table(title="ACE units per client and billing month")
-    for column in ("client", "month", "ACE units", "customers delivered", "notifications delivered",
-                   "test customers excluded"):
-        units.add_column(column, justify="right" if column[0].islower() and column != "client" else "left")
+    for column in (
+        "client",
+        "month",
+        "ACE units",
+        "customers delivered",
+        "notifications delivered",
+        "test customers excluded",
+    ):
+        units.add_column(
+            column, justify="right" if column[0].islower() and column != "client" else "left"
+        )
     for row in ace_units(lake):
         units.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
     console.print(units)
@@ -58,5 +68,7 @@ def print_summary(lake: Lake, console: Console) -> None:
         total += count
     rejected.add_row("[bold]total", "", f"[bold]{total:,}")
     console.print(rejected)
-    console.print(f"Orphan receipts (no matching attempt, reported in ace_orphan_receipts): "
-                  f"{orphan_receipts(lake):,}")
+    console.print(
+        f"Orphan receipts (no matching attempt, reported in ace_orphan_receipts): "
+        f"{orphan_receipts(lake):,}"
+    )

@@ -19,7 +19,8 @@ TABLE = "notification_attempts"
 def transform_attempts(attempts: DataFrame, pii_salt: str) -> DataFrame:
     """Replace the PII `destination` by its salted sha256 hash; keep the other contract columns."""
     destination_hash = F.when(
-        F.col("destination").isNotNull(), F.sha2(F.concat(F.lit(pii_salt), F.col("destination")), 256)
+        F.col("destination").isNotNull(),
+        F.sha2(F.concat(F.lit(pii_salt), F.col("destination")), 256),
     )
     return attempts.select(
         "notification_id",
@@ -35,7 +36,11 @@ def transform_attempts(attempts: DataFrame, pii_salt: str) -> DataFrame:
 def run(settings: Settings, day: dt.date) -> JobResult:
     spark = get_spark(settings)
     return run_contract_job(
-        spark, settings, day, NOTIFICATION_ATTEMPTED, TABLE,
+        spark,
+        settings,
+        day,
+        NOTIFICATION_ATTEMPTED,
+        TABLE,
         lambda df: transform_attempts(df, settings.pii_salt),
     )
 

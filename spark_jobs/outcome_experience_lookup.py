@@ -17,7 +17,9 @@ TABLE = "experiences"
 
 def transform_experiences(experiences: DataFrame) -> DataFrame:
     """The experience → outcome lookup; duplicates were already resolved to the latest update."""
-    return experiences.select("experience_id", "client_id", "experience_name", "outcome", "updated_at")
+    return experiences.select(
+        "experience_id", "client_id", "experience_name", "outcome", "updated_at"
+    )
 
 
 def run(settings: Settings, day: dt.date) -> JobResult:

@@ -18,9 +18,7 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
     """Raw text lines (gzip or plain) of one landing partition, with the file each came from."""
     if not path.startswith("s3://") and not os.path.isdir(path):
         raise MissingInputError(f"no raw data at {path}: generate or land the files first")
-    return spark.read.text(path).select(
-        "value", F.col("_metadata.file_path").alias("source_file")
-    )
+    return spark.read.text(path).select("value", F.col("_metadata.file_path").alias("source_file"))
 
 
 def publish_partition(df: DataFrame, path: str, files: int = 1) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from orchestration.settings import Settings
 
 _lock = threading.Lock()
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
 def get_spark(settings: Settings) -> SparkSession:
@@ -18,7 +21,9 @@ def get_spark(settings: Settings) -> SparkSession:
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
-        os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if settings.spark_master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (
             SparkSession.builder.appName("analytics")
             .master(settings.spark_master)
@@ -30,7 +35,7 @@ def get_spark(settings: Settings) -> SparkSession:
             .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
             .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
             .config("spark.sql.parquet.compression.codec", "snappy")
-            .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=ERROR")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG4J2}")
         )
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")

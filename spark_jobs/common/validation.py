@@ -83,9 +83,7 @@ def mark_duplicates(validated: DataFrame, contract: Contract) -> DataFrame:
     window = Window.partitionBy(is_valid, *contract.key).orderBy(*order, F.col("value"))
     rank = F.when(is_valid, F.row_number().over(window))
     duplicate = F.lit("duplicate:" + "+".join(contract.key))
-    return validated.withColumn(
-        "_reason", F.when(rank > 1, duplicate).otherwise(F.col("_reason"))
-    )
+    return validated.withColumn("_reason", F.when(rank > 1, duplicate).otherwise(F.col("_reason")))
 
 
 def accepted(checked: DataFrame, contract: Contract) -> DataFrame:

@@ -1,0 +1,52 @@
+# Thin wrappers over the `analytics` CLI and the tools; see README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+LAKE_ROOT ?= $(CURDIR)/.lake
+export LAKE_ROOT
+
+DEMO_START ?= 2026-10-28
+DEMO_END ?= 2026-11-03
+DEMO_MONTH ?= 2026-10
+DEMO_SCALE ?= 2000
+
+.PHONY: setup demo test lint format lock clean
+
+setup: $(STAMP)
+
+# Re-installs only when the lock file or the project metadata changed.
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	@command -v java >/dev/null || (echo "Java 17 is required for Spark (java not found on PATH)" && exit 1)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/analytics generate --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
+	$(BIN)/analytics load "$(LAKE_ROOT)/incoming/customers/*.csv"
+	$(BIN)/analytics backfill ace_daily --from $(DEMO_START) --to $(DEMO_END)
+	$(BIN)/analytics run ace_monthly --month $(DEMO_MONTH)
+	$(BIN)/analytics summary
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Regenerate requirements.lock from pyproject.toml (all extras).
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+
+clean:
+	rm -rf $(LAKE_ROOT) .pytest_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""The local runner: dependency order, parallelism, retries, resume, history and the run lock."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from rich.console import Console
+
+from orchestration.history import read_history
+from orchestration.pipelines import Pipeline, Task
+from orchestration.runner import RunError, Runner, parse_params, run_lock
+
+PARAMS = {"date": "2026-01-10"}
+
+
+def diamond() -> Pipeline:
+    return Pipeline(
+        name="diamond",
+        description="a → (b, c) → d",
+        param="date",
+        tasks=(
+            Task("a", "python", "a"),
+            Task("b", "python", "b", depends_on=("a",)),
+            Task("c", "python", "c", depends_on=("a",)),
+            Task("d", "python", "d", depends_on=("b", "c")),
+        ),
+    )
+
+
+class Recorder:
+    """Task functions that log start/end times; `fail` maps a task to how many times it fails."""
+
+    def __init__(self, fail: dict[str, int] | None = None, pause: float = 0.0):
+        self.fail = dict(fail or {})
+        self.pause = pause
+        self.events: list[tuple[str, str, float]] = []
+        self.lock = threading.Lock()
+
+    def make(self, name: str):
+        def run(ctx):
+            with self.lock:
+                self.events.append((name, "start", time.monotonic()))
+            time.sleep(self.pause)
+            with self.lock:
+                self.events.append((name, "end", time.monotonic()))
+                if self.fail.get(name, 0) > 0:
+                    self.fail[name] -= 1
+                    raise RuntimeError(f"{name} broke")
+            return {"rows_in": 10, "rows_out": 9, "quarantined": 1}
+
+        return run
+
+    def tasks(self):
+        return {n: self.make(n) for n in "abcd"}
+
+    def started(self) -> list[str]:
+        return [n for n, kind, _ in self.events if kind == "start"]
+
+    def time_of(self, name: str, kind: str) -> float:
+        return next(t for n, k, t in self.events if n == name and k == kind)
+
+
+def runner(settings, recorder, retries=0) -> Runner:
+    settings = settings.model_copy(update={"task_retries": retries, "parallelism": 2})
+    return Runner(
+        settings, tasks=recorder.tasks(), console=Console(quiet=True), retry_backoff_seconds=0.01
+    )
+
+
+def test_tasks_run_in_dependency_order_with_independent_ones_in_parallel(settings):
+    rec = Recorder(pause=0.3)
+    result = runner(settings, rec).run(diamond(), PARAMS)
+    assert result.succeeded
+    assert rec.time_of("a", "end") <= min(rec.time_of("b", "start"), rec.time_of("c", "start"))
+    assert max(rec.time_of("b", "end"), rec.time_of("c", "end")) <= rec.time_of("d", "start")
+    # b and c overlapped: each started before the other ended.
+    assert rec.time_of("b", "start") < rec.time_of("c", "end")
+    assert rec.time_of("c", "start") < rec.time_of("b", "end")
+
+
+def test_a_failing_task_is_retried_then_succeeds(settings, lake):
+    rec = Recorder(fail={"b": 1})
+    result = runner(settings, rec, retries=1).run(diamond(), PARAMS)
+    assert result.succeeded
+    assert rec.started().count("b") == 2
+    b_records = [r for r in read_history(lake) if r["task"] == "b"]
+    assert [(r["attempt"], r["status"]) for r in b_records] == [(1, "failed"), (2, "succeeded")]
+    assert b_records[0]["error"] == "RuntimeError: b broke"
+
+
+def test_failure_blocks_downstream_and_resume_runs_only_what_is_left(settings, lake):
+    rec = Recorder(fail={"c": 1})
+    first = runner(settings, rec).run(diamond(), PARAMS)
+    assert not first.succeeded
+    assert {n: r.status for n, r in first.records.items()} == {
+        "a": "succeeded",
+        "b": "succeeded",
+        "c": "failed",
+        "d": "blocked",
+    }
+    with open(first.records["c"].log, encoding="utf-8") as log:
+        assert "RuntimeError: c broke" in log.read()
+
+    rec2 = Recorder()
+    second = runner(settings, rec2).run(diamond(), PARAMS, resume=True)
+    assert second.succeeded
+    assert sorted(rec2.started()) == ["c", "d"]
+    assert {n: r.status for n, r in second.records.items()} == {
+        "a": "skipped",
+        "b": "skipped",
+        "c": "succeeded",
+        "d": "succeeded",
+    }
+
+
+def test_history_records_rows_and_times(settings, lake):
+    runner(settings, Recorder()).run(diamond(), PARAMS)
+    records = read_history(lake)
+    assert sorted(r["task"] for r in records) == ["a", "b", "c", "d"]
+    for r in records:
+        assert (r["rows_in"], r["rows_out"], r["quarantined"], r["status"]) == (
+            10,
+            9,
+            1,
+            "succeeded",
+        )
+        assert r["started_at"] <= r["ended_at"]
+        assert r["params"] == PARAMS
+
+
+def test_second_concurrent_run_of_same_params_is_refused(lake):
+    with run_lock(lake, "diamond", PARAMS):
+        with pytest.raises(RunError, match="already running"), run_lock(lake, "diamond", PARAMS):
+            pass
+        with run_lock(lake, "diamond", {"date": "2026-01-11"}):
+            pass  # other parameters are independent
+
+
+def test_stale_lock_of_a_dead_process_is_reclaimed(lake):
+    path = os.path.join(lake.runs, "locks", "diamond_date=2026-01-10.lock")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("999999999")
+    with run_lock(lake, "diamond", PARAMS):
+        pass
+    assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [
+        ("date", "2026-02-30", "not a valid date"),
+        ("month", "2026-13", "not a valid month"),
+        ("month", "2026-1-01", "not a valid month"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(param, value, message):
+    pipeline = Pipeline("p", "", param, (Task("a", "python", "a"),))
+    with pytest.raises(RunError, match=message):
+        parse_params(pipeline, value)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from orchestration.lake import Lake
+from orchestration.settings import Settings
+
+
+def test_settings_defaults_are_local(monkeypatch):
+    for name in ("LAKE_ROOT", "ANALYTICS_TARGET", "PII_SALT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert (settings.lake_root, settings.target, settings.is_local) == ("./.lake", "local", True)
+
+
+def test_settings_come_from_environment(monkeypatch):
+    monkeypatch.setenv("LAKE_ROOT", "s3://bucket/prefix/")
+    monkeypatch.setenv("ANALYTICS_TARGET", "athena")
+    monkeypatch.setenv("PII_SALT", "s3cret")
+    settings = Settings()
+    assert (settings.lake_root, settings.target, settings.is_local) == (
+        "s3://bucket/prefix",
+        "athena",
+        False,
+    )
+
+
+def test_pii_salt_is_required_outside_local(monkeypatch):
+    monkeypatch.delenv("PII_SALT", raising=False)
+    monkeypatch.setenv("ANALYTICS_TARGET", "redshift")
+    with pytest.raises(ValidationError, match="PII_SALT must be set"):
+        Settings()
+
+
+def test_unknown_target_is_refused(monkeypatch):
+    monkeypatch.setenv("ANALYTICS_TARGET", "oracle")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_lake_paths_local_and_s3(tmp_path):
+    day = dt.date(2026, 1, 2)
+    local = Lake(str(tmp_path))
+    assert (
+        local.raw("notifications/attempted", day)
+        == f"{tmp_path}/raw/notifications/attempted/dt=2026-01-02"
+    )
+    assert (
+        local.curated("notification_attempts", day)
+        == f"{tmp_path}/lake/notification_attempts/dt=2026-01-02"
+    )
+    assert local.quarantine("notification_attempts", day) == (
+        f"{tmp_path}/quarantine/notification_attempts/dt=2026-01-02"
+    )
+    s3 = Lake("s3://bucket/prefix")
+    assert s3.curated("dim_customer", day) == "s3://bucket/prefix/lake/dim_customer/dt=2026-01-02"
+    assert s3.exports("finance", "x") == "s3://bucket/prefix/exports/finance/x"
+    assert not s3.is_local
