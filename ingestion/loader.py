@@ -12,8 +12,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from orchestration.errors import InputError
 
-class LoadError(ValueError):
+
+class LoadError(InputError, ValueError):
     """A file that cannot be loaded; the message names the file, line and problem."""
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.errors import InputError
 from orchestration.lake import Lake
 from orchestration.pipelines import PIPELINES
 from orchestration.settings import Settings, get_settings
@@ -20,7 +21,12 @@ console = Console(stderr=True)
 out = Console()
 
 # Errors a user can cause: reported in one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    InputError,
+    ValueError,
+    FileNotFoundError,
+    RuntimeError,
+)
 
 
 def settings_or_exit() -> Settings:

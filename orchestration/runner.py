@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from orchestration.errors import InputError
 from orchestration.history import TaskRecord, append_record, load_state, save_state
 from orchestration.lake import Lake
 from orchestration.pipelines import Pipeline, Task
@@ -208,9 +209,10 @@ class Runner:
             started, clock = _now(), time.monotonic()
             try:
                 metrics: dict[str, Any] = dict(fn(ctx) or {})
-                status, error = "succeeded", None
+                status, error, retryable = "succeeded", None, False
             except Exception as exc:  # a task failure is recorded, never crashes the runner
                 metrics, status = {}, "failed"
+                retryable = not isinstance(exc, InputError)
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
                 with open(log_path, "a", encoding="utf-8") as log:
                     log.write(f"attempt {attempt} failed\n{traceback.format_exc()}\n")
@@ -232,7 +234,7 @@ class Runner:
                 extra=metrics,
             )
             append_record(self.lake, record)
-            if status == "succeeded" or attempt > retries:
+            if status == "succeeded" or not retryable or attempt > retries:
                 return record
             self.console.print(
                 f"  [yellow]↻[/] {task.name} attempt {attempt} failed: {error}; retrying"

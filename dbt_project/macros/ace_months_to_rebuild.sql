@@ -1,8 +1,8 @@
 {#-
-    Read from environment variables rather than --vars: changing a var forces dbt to re-parse the
-    whole project, an env var only the models that use it.
-    The billing months an incremental ACE model rebuilds in this run, as a SQL subquery of
-    `billing_month` values, or none when every month is (re)built.
+    Run parameters are read from environment variables rather than --vars: changing a var forces
+    dbt to re-parse the whole project, an env var only the models that use it.
+    Returns a subquery of the billing months an incremental ACE model rebuilds in this run, or
+    nothing when every month is (re)built.
 -#}
 {% macro ace_months_to_rebuild() -%}
     {%- set billing_month = env_var('ACE_BILLING_MONTH', '') -%}
@@ -12,24 +12,29 @@
     {%- elif landing_date and is_incremental() -%}
         {#- A notification touched by this landing day may move from its attempt month to its
             delivery month, so both months are rebuilt. -#}
-        select billing_month
-        from {{ ref('int_notifications_billed') }}
-        where notification_id in (
-            select notification_id from {{ ref('stg_lake__notification_attempts') }}
-            where landing_date = cast('{{ landing_date }}' as date)
-            union all
-            select notification_id from {{ ref('stg_lake__notification_receipts') }}
-            where landing_date = cast('{{ landing_date }}' as date)
+        with touched as (
+            select billing_month, attempted_at
+            from {{ ref('int_notifications_billed') }}
+            where notification_id in (
+                select notification_id from {{ ref('stg_lake__notification_attempts') }}
+                where landing_date = cast('{{ landing_date }}' as date)
+                union all
+                select notification_id from {{ ref('stg_lake__notification_receipts') }}
+                where landing_date = cast('{{ landing_date }}' as date)
+            )
         )
+        select billing_month from touched
         union
-        select {{ month_start('attempted_at') }} as billing_month
-        from {{ ref('int_notifications_billed') }}
-        where notification_id in (
-            select notification_id from {{ ref('stg_lake__notification_attempts') }}
-            where landing_date = cast('{{ landing_date }}' as date)
-            union all
-            select notification_id from {{ ref('stg_lake__notification_receipts') }}
-            where landing_date = cast('{{ landing_date }}' as date)
-        )
+        select {{ month_start('attempted_at') }} as billing_month from touched
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The notifications of the months this run rebuilds (see ace_months_to_rebuild). -#}
+{% macro ace_notifications_to_rebuild() -%}
+    {%- set months = ace_months_to_rebuild() | trim -%}
+    select * from {{ ref('int_notifications_billed') }}
+    {%- if months %}
+    where billing_month in ({{ months }})
+    {%- endif %}
 {%- endmacro %}

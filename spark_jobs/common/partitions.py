@@ -7,10 +7,11 @@ import os
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from orchestration.errors import InputError
 from orchestration.lake import staging_dir_for, swap_in
 
 
-class MissingInputError(RuntimeError):
+class MissingInputError(InputError):
     """The raw partition a job was asked to process does not exist."""
 
 

@@ -184,6 +184,8 @@ def test_summary_prints_units_and_quarantine(built_lake):
     done = cli(built_lake, "summary")
     assert "ACE units per client and billing month" in done.stdout
     assert "Rows quarantined by reason" in done.stdout and "malformed_json" in done.stdout
+    history = cli(built_lake, "history", "--limit", "200").stdout
+    assert "notification_attempted_daily" in history and "export_finance" in history
 
 
 @pytest.mark.parametrize(

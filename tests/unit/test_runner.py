@@ -116,6 +116,27 @@ def test_failure_blocks_downstream_and_resume_runs_only_what_is_left(settings, l
     }
 
 
+def test_input_errors_are_not_retried(settings):
+    from orchestration.errors import InputError
+
+    calls = []
+
+    def missing(ctx):
+        calls.append(1)
+        raise InputError("no raw data at /x")
+
+    pipeline = Pipeline("p", "", "date", (Task("a", "python", "missing"),))
+    settings = settings.model_copy(update={"task_retries": 3})
+    result = Runner(settings, tasks={"missing": missing}, console=Console(quiet=True)).run(
+        pipeline, PARAMS
+    )
+    assert (result.records["a"].status, result.records["a"].error, len(calls)) == (
+        "failed",
+        "InputError: no raw data at /x",
+        1,
+    )
+
+
 def test_history_records_rows_and_times(settings, lake):
     runner(settings, Recorder()).run(diamond(), PARAMS)
     records = read_history(lake)

@@ -14,11 +14,7 @@ with
 
 notifications as (
 
-    select * from {{ ref('int_notifications_billed') }}
-    {% set months = ace_months_to_rebuild() | trim %}
-    {% if months %}
-    where billing_month in ({{ months }})
-    {% endif %}
+    {{ ace_notifications_to_rebuild() }}
 
 ),
 
