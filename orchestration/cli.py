@@ -17,8 +17,10 @@ from orchestration.lake import Lake
 from orchestration.pipelines import PIPELINES
 from orchestration.settings import Settings, get_settings
 
-console = Console(stderr=True)
-out = Console()
+# Piped output (logs, CI) gets wide lines rather than tables folded at 80 columns.
+_width = None if sys.stdout.isatty() else 160
+console = Console(stderr=True, width=_width)
+out = Console(width=_width)
 
 # Errors a user can cause: reported in one line, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -44,17 +44,10 @@ def print_summary(lake: Lake, console: Console) -> None:
             f"no analytics database at {lake.analytics_db}: run a pipeline first"
         )
     units = Table(title="ACE units per client and billing month")
-    for column in (
-        "client",
-        "month",
-        "ACE units",
-        "customers delivered",
-        "notifications delivered",
-        "test customers excluded",
-    ):
-        units.add_column(
-            column, justify="right" if column[0].islower() and column != "client" else "left"
-        )
+    units.add_column("client")
+    units.add_column("month")
+    for column in ("ACE units", "customers delivered", "notifications delivered", "test excluded"):
+        units.add_column(column, justify="right")
     for row in ace_units(lake):
         units.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
     console.print(units)
