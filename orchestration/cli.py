@@ -188,6 +188,40 @@ def history(limit: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--scale",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="notification attempts per day",
+)
+@click.option(
+    "--days",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 400),
+    help="the last day is timed, with the days before it as processed history",
+)
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--root", default=".bench", show_default=True, help="where datasets are cached")
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    help="JSON report path [default: <root>/bench-<scale>-<days>.json]",
+)
+def bench(scale: int, days: int, seed: int, root: str, out_path: str | None) -> None:
+    """Benchmark the daily ACE pipeline (per stage: seconds, rows/s, peak memory, DuckDB ratio)."""
+    from orchestration.bench import print_report, run_bench, write_report
+
+    report = run_bench(settings_or_exit(), scale, days, seed, root, console)
+    print_report(report, out)
+    path = out_path or os.path.join(root, f"bench-{scale}-{days}.json")
+    write_report(report, path)
+    console.print(f"report written to {path}")
+
+
+@cli.command()
 def summary() -> None:
     """Print ACE units per client and month and quarantined rows by reason."""
     from orchestration.summary import print_summary

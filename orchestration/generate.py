@@ -1,25 +1,25 @@
-"""Synthetic raw data per DESIGN §4, deterministic for a seed, with a share of realistic anomalies."""
+"""Synthetic raw data per DESIGN §4, deterministic for a seed, with a share of realistic anomalies.
+
+Rows are computed in DuckDB SQL from hashes of (seed, day, row, field), so any row can be derived
+independently (a duplicate delivered the next day is the same row again) and millions of rows per
+day are written in seconds, split into gzip parts as a delivery stream would.
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
 import json
 import os
+import shutil
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
+import duckdb
 
-from orchestration.lake import Lake
+from orchestration.lake import Lake, staging_dir_for, swap_in
 
-CHANNELS = ("sms", "email", "push", "voice")
-PROVIDERS = ("twilio", "sendgrid", "sns", None)
 OUTCOMES = ("appointment_reminder", "payment_due", "delivery_update", "survey", "marketing")
-SEGMENTS = ("retail", "smb", "enterprise")
-UTC = dt.UTC
+PART_BYTES = "32MB"  # compressed size of one raw part file
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,14 @@ class GenerateOptions:
         if not 0 <= self.anomaly_rate <= 0.5:
             raise ValueError("--anomaly-rate must be between 0 and 0.5")
 
+    @property
+    def clients(self) -> int:
+        return min(40, 3 + self.scale // 5000)
+
+    @property
+    def customers(self) -> int:
+        return max(30, self.scale // 2)
+
 
 @dataclass
 class GenerateSummary:
@@ -45,252 +53,277 @@ class GenerateSummary:
     counts: Counter = field(default_factory=Counter)
 
 
-@dataclass(frozen=True)
-class World:
-    """The fixed cast of a dataset: clients, their customers and experiences."""
-
-    clients: list[str]
-    customers: list[str]
-    customer_client: list[int]
-    experiences: dict[int, list[str]]
+def _u(key: str) -> str:
+    """A uniform [0, 1) draw for this row and key."""
+    return f"((hash($seed, day_index, i, '{key}') % 1000000) / 1000000.0)"
 
 
-def build_world(scale: int, rng: np.random.Generator) -> World:
-    n_clients = min(40, 3 + scale // 5000)
-    n_customers = max(30, scale // 2)
-    clients = [f"client-{i:03d}" for i in range(1, n_clients + 1)]
-    customers = [f"cust-{i:07d}" for i in range(1, n_customers + 1)]
-    customer_client = [int(x) for x in rng.integers(0, n_clients, n_customers)]
-    experiences = {c: [f"exp-{c + 1:03d}-{j}" for j in range(1, 4)] for c in range(n_clients)}
-    return World(clients, customers, customer_client, experiences)
+def _iso(expr: str) -> str:
+    return f"strftime({expr}, '%Y-%m-%dT%H:%M:%SZ')"
 
 
-def iso(ts: dt.datetime, offset_hours: int = 0) -> str:
-    """ISO-8601 with Z, or the same instant written with a +HH:00 offset."""
-    if offset_hours:
-        tz = dt.timezone(dt.timedelta(hours=offset_hours))
-        return ts.astimezone(tz).isoformat(timespec="seconds")
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# One row per generated attempt of day `day_index`: its fields, fate and anomaly draws.
+ATTEMPTS_MACRO = f"""
+create or replace temp macro attempts(day_index) as table
+with draws as (
+    select
+        i,
+        day_index as day_no,
+        hash($seed, day_index, i, 'customer') % $customers as customer_idx,
+        hash($seed, day_index, i, 'second') % 86400 as second_of_day,
+        {_u("late")} < $rate * 2 as is_late,
+        1 + hash($seed, day_index, i, 'late_days') % 3 as late_days,
+        ['sms', 'email', 'push', 'voice'][(1 + hash($seed, day_index, i, 'channel') % 4)::bigint] as channel,
+        1 + hash($seed, day_index, i, 'experience') % 3 as experience_no,
+        {_u("offset")} < 0.1 as with_offset,
+        {_u("fate")} as fate,
+        -ln(1 - {_u("delay")}) * 90 + case when {_u("slow")} < 0.05 then 7200 else 0 end as delay_s,
+        ['twilio', 'sendgrid', 'sns', null][(1 + hash($seed, day_index, i, 'provider') % 4)::bigint] as provider,
+        {_u("anomaly")} as anomaly
+    from range($scale) as t(i)
+),
+located as (
+    select
+        *,
+        hash($seed, customer_idx, 'client') % $clients as client_idx,
+        cast($start as timestamp) + to_days(day_index::integer) + to_seconds(second_of_day::bigint)
+            - case when is_late then to_days(late_days::integer) else interval 0 day end as attempted_at
+    from draws
+),
+records as (
+    select
+        *,
+        'ntf-' || strftime(cast($start as date) + day_index::integer, '%Y%m%d') || '-' || lpad(i::varchar, 8, '0') as notification_id,
+        'client-' || lpad((client_idx + 1)::varchar, 3, '0') as client_id,
+        'cust-' || lpad((customer_idx + 1)::varchar, 7, '0') as customer_id,
+        'exp-' || lpad((client_idx + 1)::varchar, 3, '0') || '-' || experience_no as experience_id,
+        case when with_offset
+            then strftime(attempted_at + interval 2 hour, '%Y-%m-%dT%H:%M:%S') || '+02:00'
+            else {_iso("attempted_at")} end as attempted_text,
+        case channel
+            when 'sms' then '+44770' || lpad(customer_idx::varchar, 7, '0')
+            when 'voice' then '+44770' || lpad(customer_idx::varchar, 7, '0')
+            when 'email' then 'cust-' || lpad((customer_idx + 1)::varchar, 7, '0') || '@example.com'
+        end as destination
+    from located
+)
+select
+    *,
+    json_object('notification_id', notification_id, 'client_id', client_id, 'customer_id', customer_id,
+                'experience_id', experience_id, 'channel', channel, 'attempted_at', attempted_text,
+                'destination', destination)::varchar as line,
+    anomaly < $rate as is_malformed,
+    case second_of_day % 6
+        when 0 then left(json_object('notification_id', notification_id, 'client_id', client_id)::varchar, 30)
+        when 1 then json_object('notification_id', notification_id, 'client_id', client_id,
+                                'experience_id', experience_id, 'channel', channel, 'attempted_at', attempted_text)::varchar
+        when 2 then json_object('notification_id', notification_id, 'client_id', client_id, 'customer_id', customer_id,
+                                'experience_id', experience_id, 'channel', 'pigeon', 'attempted_at', attempted_text)::varchar
+        when 3 then json_object('notification_id', notification_id, 'client_id', client_id, 'customer_id', customer_id,
+                                'experience_id', experience_id, 'channel', channel, 'attempted_at', '2026-02-30T25:61:00Z')::varchar
+        when 4 then json_object('notification_id', notification_id, 'client_id', 12345, 'customer_id', customer_id,
+                                'experience_id', experience_id, 'channel', channel, 'attempted_at', attempted_text)::varchar
+        else '[1, 2, 3]'
+    end as malformed_line
+from records
+"""
+
+# The lines of one landing day's attempts file: valid rows, malformed rows, duplicates in the same
+# file, and yesterday's rows delivered again (at-least-once upstream).
+ATTEMPT_LINES = """
+select case when is_malformed then malformed_line else line end as line
+from attempts($day_index)
+union all
+select line from attempts($day_index) where not is_malformed and anomaly < $rate * 1.5
+union all
+select line from attempts($day_index - 1)
+where $day_index > 0 and not is_malformed and anomaly >= $rate * 1.5 and anomaly < $rate * 2
+union all
+select json_object('notification_id', 'ntf-' || strftime(cast($start as date) + $day_index, '%Y%m%d') || '-oversized',
+                   'client_id', 'client-001', 'customer_id', 'cust-0000001', 'experience_id', 'exp-001-1',
+                   'channel', 'email', 'attempted_at', strftime(cast($start as date) + $day_index, '%Y-%m-%dT00:00:00Z'),
+                   'destination', repeat('x', 70000))::varchar
+where $rate > 0
+"""
+
+# Receipts of the attempts of days `day_index - 1` and `day_index` that land on `day_index`
+# (a receipt lands on the day it is reported; delays never exceed a day).
+RECEIPT_LINES = f"""
+with sources as (
+    select * from attempts($day_index - 1) where $day_index > 0
+    union all
+    select * from attempts($day_index)
+),
+attempted as (
+    select *, attempted_at + to_seconds(delay_s) as first_report
+    from sources where not is_malformed
+),
+receipts as (
+    select notification_id, first_report as reported_at, 'delivered' as status, provider, anomaly, attempted_at, day_no, true as is_last
+    from attempted where fate < 0.78
+    union all
+    select notification_id, first_report, 'failed', provider, anomaly, attempted_at, day_no, false
+    from attempted where fate >= 0.78 and fate < 0.88
+    union all
+    select notification_id, first_report + interval 15 minute, 'delivered', provider, anomaly, attempted_at, day_no, true
+    from attempted where fate >= 0.78 and fate < 0.88
+    union all
+    select notification_id, first_report, case when fate < 0.92 then 'failed' else 'undeliverable' end,
+           provider, anomaly, attempted_at, day_no, true
+    from attempted where fate >= 0.88 and fate < 0.96
+),
+skewed as (
+    select
+        *,
+        -- provider clock skew: the last receipt stamped before the attempt
+        case when is_last and anomaly > 1 - $rate then attempted_at - interval 30 second
+             else reported_at end as stamped_at
+    from receipts
+),
+landed as (
+    select *, greatest(cast(stamped_at as date), cast($start as date) + day_no::integer) as landing
+    from skewed
+),
+lines as (
+    select json_object('notification_id', notification_id, 'status', status,
+                       'reported_at', {_iso("stamped_at")}, 'provider', provider)::varchar as line, anomaly
+    from landed
+    where landing = cast($start as date) + $day_index
+)
+select line from lines
+union all
+select line from lines where $rate > 0 and anomaly > 1 - $rate * 3
+union all
+select json_object('notification_id', 'ntf-orphan-' || strftime(cast($start as date) + $day_index, '%Y%m%d') || '-' || lpad(k::varchar, 6, '0'),
+                   'status', 'delivered',
+                   'reported_at', {_iso("cast($start as timestamp) + to_days($day_index) + to_seconds(k)")})::varchar
+from range(greatest(1, ($scale * $rate)::bigint)) as t(k)
+where $rate > 0
+union all
+select '{{"notification_id": "x", "status": "lost"}}' where $rate > 0
+"""
+
+CUSTOMERS_CSV = """
+with draws as (
+    select
+        c,
+        hash($seed, c, 'client') % $clients as client_idx,
+        (hash($seed, c, 'known') % 1000000) / 1000000.0 as u_unknown,
+        (hash($seed, c, 'test') % 1000000) / 1000000.0 as u_test,
+        hash($seed, c, 'updated') % 60 as updated_days
+    from range($customers) as t(c)
+)
+select
+    'cust-' || lpad((c + 1)::varchar, 7, '0') as customer_id,
+    'client-' || lpad((client_idx + 1)::varchar, 3, '0') as client_id,
+    case when u_test < greatest($rate * 1.5, 0.03) then 'true' else 'false' end as is_test,
+    ['retail', 'smb', 'enterprise'][(1 + c % 3)::bigint] as segment,
+    strftime(cast($start as timestamp) - interval 90 day, '%Y-%m-%dT%H:%M:%SZ') as created_at,
+    strftime(cast($start as timestamp) - interval 90 day + to_days(updated_days::integer), '%Y-%m-%dT%H:%M:%SZ') as updated_at
+from draws
+where u_unknown >= greatest($rate, 0.01)  -- the rest are never loaded: customer_known = false
+order by c
+"""
+
+LINES_FORMAT = (
+    "format csv, header false, quote '', escape '', delimiter '\x01', compression gzip, "
+    f"file_size_bytes '{PART_BYTES}', filename_pattern 'part-{{i}}', file_extension 'jsonl.gz'"
+)
 
 
-def _write_lines(path: str, lines: Iterable[str], compress: bool) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    opener = gzip.open if compress else open
-    with opener(tmp, "wt", encoding="utf-8", newline="\n") as handle:  # type: ignore[operator]
-        for line in lines:
-            handle.write(line + "\n")
-    os.replace(tmp, path)
+def _params(opts: GenerateOptions, **extra) -> dict:
+    return {
+        "seed": opts.seed,
+        "scale": opts.scale,
+        "rate": opts.anomaly_rate,
+        "start": opts.start.isoformat(),
+        "clients": opts.clients,
+        "customers": opts.customers,
+        **extra,
+    }
 
 
-def _malformed_attempt(kind: int, good: dict) -> str:
-    bad = dict(good)
-    if kind == 0:
-        return json.dumps(good)[: max(5, len(json.dumps(good)) // 2)]  # truncated line
-    if kind == 1:
-        bad.pop("customer_id")
-    elif kind == 2:
-        bad["channel"] = "pigeon"
-    elif kind == 3:
-        bad["attempted_at"] = "2026-02-30T25:61:00Z"
-    elif kind == 4:
-        bad["client_id"] = 12345
-    elif kind == 5:
-        return "[1, 2, 3]"
-    return json.dumps(bad)
+def _copy_lines(con: duckdb.DuckDBPyConnection, query: str, params: dict, folder: str) -> int:
+    """Write a query's `line` column as gzip JSON-lines parts into `folder`, replacing it."""
+    staging = staging_dir_for(folder)
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    rows = con.execute(f"copy ({query}) to '{staging}' ({LINES_FORMAT})", used).fetchall()[0][0]
+    swap_in(staging, folder)
+    return int(rows)
 
 
-def _customers_csv(world: World, start: dt.date, rng: np.random.Generator, rate: float):
-    """Rows of the customers file: most customers, a few unknown, a share of test customers."""
-    created = dt.datetime.combine(start - dt.timedelta(days=90), dt.time(), UTC)
-    rows = []
-    for idx, customer in enumerate(world.customers):
-        if rng.random() < max(rate, 0.01):
-            continue  # never loaded: customer_known = false downstream
-        is_test = bool(rng.random() < max(rate * 1.5, 0.03))
-        updated = created + dt.timedelta(days=int(rng.integers(0, 60)))
-        rows.append(
-            [
-                customer,
-                world.clients[world.customer_client[idx]],
-                str(is_test).lower(),
-                SEGMENTS[idx % len(SEGMENTS)],
-                iso(created),
-                iso(updated),
-            ]
-        )
-    return rows
+def _experience_snapshot(opts: GenerateOptions, day_index: int) -> list[str]:
+    midnight = dt.datetime.combine(opts.start + dt.timedelta(days=day_index), dt.time(), dt.UTC)
+    first = dt.datetime.combine(opts.start, dt.time(), dt.UTC)
+    lines = []
+    for client in range(opts.clients):
+        for j in range(1, 4):
+            # Outcomes are re-assigned mid-window so that the latest snapshot matters.
+            shifted = day_index >= opts.days // 2 and j == 3
+            lines.append(
+                json.dumps(
+                    {
+                        "experience_id": f"exp-{client + 1:03d}-{j}",
+                        "client_id": f"client-{client + 1:03d}",
+                        "experience_name": f"{OUTCOMES[(client + j) % 5].replace('_', ' ')} {j}",
+                        "outcome": OUTCOMES[(client + j + (1 if shifted else 0)) % len(OUTCOMES)],
+                        "updated_at": (midnight if shifted else first).strftime(
+                            "%Y-%m-%dT%H:%M:%SZ"
+                        ),
+                    }
+                )
+            )
+    return lines
 
 
 def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
     """Write raw notifications, receipts, experiences and a customers file for the window."""
-    rng = np.random.default_rng(opts.seed)
-    world = build_world(opts.scale, rng)
     summary = GenerateSummary()
-    end = opts.start + dt.timedelta(days=opts.days - 1)
-    receipts_by_day: dict[dt.date, list[str]] = {}
-    rate = opts.anomaly_rate
-    carried: list[str] = []  # attempts delivered again on the next landing day
-
-    customers_path = os.path.join(lake.incoming("customers"), f"customers_{opts.start}.csv")
-    rows = _customers_csv(world, opts.start, rng, rate)
-    os.makedirs(os.path.dirname(customers_path), exist_ok=True)
-    with open(customers_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            ["customer_id", "client_id", "is_test", "segment", "created_at", "updated_at"]
+    with duckdb.connect(config={"threads": 1}) as con:
+        con.execute("set enable_progress_bar = false")
+        # One thread: the same seed writes the same bytes, line for line.
+        con.execute(
+            ATTEMPTS_MACRO.replace("$seed", str(opts.seed))
+            .replace("$customers", str(opts.customers))
+            .replace("$clients", str(opts.clients))
+            .replace("$rate", repr(opts.anomaly_rate))
+            .replace("$start", f"'{opts.start.isoformat()}'")
+            .replace("$scale", str(opts.scale))
         )
-        writer.writerows(rows)
-    summary.files.append(customers_path)
-    summary.counts["customers"] += len(rows)
+        customers = os.path.join(lake.incoming("customers"), f"customers_{opts.start}.csv")
+        os.makedirs(os.path.dirname(customers), exist_ok=True)
+        params = _params(opts)
+        used = {k: v for k, v in params.items() if f"${k}" in CUSTOMERS_CSV}
+        count = con.execute(
+            f"copy ({CUSTOMERS_CSV}) to '{customers}.tmp' (format csv, header true)", used
+        ).fetchall()[0][0]
+        os.replace(customers + ".tmp", customers)
+        summary.files.append(customers)
+        summary.counts["customers"] = int(count)
 
-    for day_index in range(opts.days):
-        day = opts.start + dt.timedelta(days=day_index)
-        midnight = dt.datetime.combine(day, dt.time(), UTC)
-        n = opts.scale
-        cust = rng.integers(0, len(world.customers), n)
-        seconds = rng.integers(0, 86400, n)
-        late = rng.random(n) < rate * 2
-        late_days = rng.integers(1, 4, n)
-        channel = rng.integers(0, len(CHANNELS), n)
-        exp_pick = rng.integers(0, 3, n)
-        offset = np.where(rng.random(n) < 0.1, 2, 0)
-        fate = rng.random(n)
-        delay = rng.exponential(90.0, n)
-        slow = rng.random(n) < 0.05
-        provider = rng.integers(0, len(PROVIDERS), n)
-        anomaly = rng.random(n)
+        for day_index in range(opts.days):
+            day = opts.start + dt.timedelta(days=day_index)
+            params = _params(opts, day_index=day_index)
+            folder = lake.raw("notifications/attempted", day)
+            summary.counts["attempt_lines"] += _copy_lines(con, ATTEMPT_LINES, params, folder)
+            summary.files.append(folder)
+            folder = lake.raw("notifications/delivered", day)
+            summary.counts["receipt_lines"] += _copy_lines(con, RECEIPT_LINES, params, folder)
+            summary.files.append(folder)
 
-        attempts: list[str] = carried
-        carried = []
-        for i in range(n):
-            c = int(cust[i])
-            client_idx = world.customer_client[c]
-            attempted = midnight + dt.timedelta(seconds=int(seconds[i]))
-            if late[i]:
-                attempted -= dt.timedelta(days=int(late_days[i]))
-            ch = CHANNELS[channel[i]]
-            record = {
-                "notification_id": f"ntf-{day:%Y%m%d}-{i:08d}",
-                "client_id": world.clients[client_idx],
-                "customer_id": world.customers[c],
-                "experience_id": world.experiences[client_idx][exp_pick[i]],
-                "channel": ch,
-                "attempted_at": iso(attempted, int(offset[i])),
-            }
-            if ch in ("sms", "voice"):
-                record["destination"] = f"+44770{c:07d}"
-            elif ch == "email":
-                record["destination"] = f"{world.customers[c]}@example.com"
-            if anomaly[i] < rate:
-                attempts.append(_malformed_attempt(int(seconds[i]) % 6, record))
-                summary.counts["attempts_malformed"] += 1
-                continue
-            line = json.dumps(record)
-            attempts.append(line)
-            summary.counts["attempts"] += 1
-            if anomaly[i] < rate * 2:
-                # At-least-once upstream: the same attempt again, in this file or the next day's.
-                (attempts if anomaly[i] < rate * 1.5 else carried).append(line)
-                summary.counts["attempts_duplicated"] += 1
-
-            f = fate[i]
-            receipt_times: list[tuple[dt.datetime, str]] = []
-            first = attempted + dt.timedelta(seconds=float(delay[i]) + (7200 if slow[i] else 0))
-            if f < 0.78:
-                receipt_times.append((first, "delivered"))
-            elif f < 0.88:
-                receipt_times.append((first, "failed"))
-                receipt_times.append((first + dt.timedelta(minutes=15), "delivered"))
-            elif f < 0.96:
-                receipt_times.append((first, "failed" if f < 0.92 else "undeliverable"))
-            if receipt_times and anomaly[i] > 1 - rate:
-                # Provider clock skew: a receipt reported before the attempt.
-                receipt_times[-1] = (attempted - dt.timedelta(seconds=30), receipt_times[-1][1])
-                summary.counts["receipts_before_attempt"] += 1
-            for reported, status in receipt_times:
-                landing = max(reported.date(), day)
-                if landing > end:
-                    continue  # lands after the window
-                receipt = {
-                    "notification_id": record["notification_id"],
-                    "status": status,
-                    "reported_at": iso(reported),
-                }
-                if PROVIDERS[provider[i]]:
-                    receipt["provider"] = PROVIDERS[provider[i]]
-                text = json.dumps(receipt)
-                bucket = receipts_by_day.setdefault(landing, [])
-                bucket.append(text)
-                summary.counts["receipts"] += 1
-                if rate and anomaly[i] > 1 - rate * 3:
-                    bucket.append(text)
-                    summary.counts["receipts_duplicated"] += 1
-
-        if rate:
-            attempts.append(
-                json.dumps(
-                    {
-                        "notification_id": f"ntf-{day:%Y%m%d}-oversized",
-                        "client_id": world.clients[0],
-                        "customer_id": world.customers[0],
-                        "experience_id": world.experiences[0][0],
-                        "channel": "email",
-                        "attempted_at": iso(midnight),
-                        "destination": "x" * 70000,
-                    }
-                )
-            )
-            summary.counts["attempts_malformed"] += 1
-            for k in range(max(1, int(n * rate))):
-                receipts_by_day.setdefault(day, []).append(
-                    json.dumps(
-                        {
-                            "notification_id": f"ntf-orphan-{day:%Y%m%d}-{k:06d}",
-                            "status": "delivered",
-                            "reported_at": iso(midnight + dt.timedelta(seconds=k)),
-                        }
-                    )
-                )
-                summary.counts["receipts_orphan"] += 1
-            receipts_by_day.setdefault(day, []).append('{"notification_id": "x", "status": "lost"}')
-            summary.counts["receipts_malformed"] += 1
-
-        path = os.path.join(lake.raw("notifications/attempted", day), "part-00000.jsonl.gz")
-        _write_lines(path, attempts, compress=True)
-        summary.files.append(path)
-
-        snapshot = []
-        for client_idx, exps in world.experiences.items():
-            for j, exp in enumerate(exps):
-                # Outcomes are re-assigned mid-window so the latest snapshot matters.
-                shift = 1 if day_index >= opts.days // 2 and j == 2 else 0
-                snapshot.append(
-                    json.dumps(
-                        {
-                            "experience_id": exp,
-                            "client_id": world.clients[client_idx],
-                            "experience_name": f"{OUTCOMES[(client_idx + j) % 5].replace('_', ' ')} {j}",
-                            "outcome": OUTCOMES[(client_idx + j + shift) % len(OUTCOMES)],
-                            "updated_at": iso(
-                                midnight
-                                if shift
-                                else dt.datetime.combine(opts.start, dt.time(), UTC)
-                            ),
-                        }
-                    )
-                )
-        path = os.path.join(lake.raw("experiences", day), "experiences.jsonl")
-        _write_lines(path, snapshot, compress=False)
-        summary.files.append(path)
-
-    for day, lines in sorted(receipts_by_day.items()):
-        path = os.path.join(lake.raw("notifications/delivered", day), "part-00000.jsonl")
-        _write_lines(path, lines, compress=False)
-        summary.files.append(path)
-    for day_index in range(opts.days):
-        day = opts.start + dt.timedelta(days=day_index)
-        path = os.path.join(lake.raw("notifications/delivered", day), "part-00000.jsonl")
-        if day not in receipts_by_day:
-            _write_lines(path, [], compress=False)
+            folder = lake.raw("experiences", day)
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, "experiences.jsonl")
+            with open(path + ".tmp", "w", encoding="utf-8") as handle:
+                handle.write("\n".join(_experience_snapshot(opts, day_index)) + "\n")
+            os.replace(path + ".tmp", path)
+            summary.files.append(path)
     return summary
+
+
+def remove_window(lake: Lake, opts: GenerateOptions) -> None:
+    """Delete the raw folders a window would write (used to regenerate from scratch)."""
+    for day_index in range(opts.days):
+        day = opts.start + dt.timedelta(days=day_index)
+        for dataset in ("notifications/attempted", "notifications/delivered", "experiences"):
+            shutil.rmtree(lake.raw(dataset, day), ignore_errors=True)

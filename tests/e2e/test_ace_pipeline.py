@@ -104,10 +104,10 @@ def test_every_raw_line_is_accepted_or_quarantined(built_lake):
             and r["params"]["date"] == day
             and r["status"] == "succeeded"
         )
-        with gzip.open(
-            f"{built_lake}/raw/notifications/attempted/dt={day}/part-00000.jsonl.gz", "rt"
-        ) as f:
-            raw_lines = len(f.read().splitlines())
+        raw_lines = 0
+        for path in glob.glob(f"{built_lake}/raw/notifications/attempted/dt={day}/*.jsonl.gz"):
+            with gzip.open(path, "rt") as f:
+                raw_lines += len(f.read().splitlines())
         assert record["rows_in"] == raw_lines == record["rows_out"] + record["quarantined"]
         assert record["quarantined"] > 0
 

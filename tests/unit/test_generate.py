@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import gzip
 import hashlib
 import json
@@ -37,11 +38,10 @@ def test_anomalies_are_present_in_the_raw_files(tmp_path):
     generate(lake, GenerateOptions(dt.date(2026, 1, 30), days=3, scale=500, anomaly_rate=0.05))
     lines = []
     for day in ("2026-01-30", "2026-01-31", "2026-02-01"):
-        path = os.path.join(
-            lake.raw("notifications/attempted", dt.date.fromisoformat(day)), "part-00000.jsonl.gz"
-        )
-        with gzip.open(path, "rt") as handle:
-            lines += handle.read().splitlines()
+        folder = lake.raw("notifications/attempted", dt.date.fromisoformat(day))
+        for path in sorted(glob.glob(os.path.join(folder, "*.jsonl.gz"))):
+            with gzip.open(path, "rt") as handle:
+                lines += handle.read().splitlines()
     parsed = []
     for line in lines:
         try:

@@ -1,0 +1,338 @@
+"""`analytics bench`: time the daily ACE pipeline per stage at a given scale, with peak memory,
+against a DuckDB measuring stick for the two notification Spark jobs (DESIGN §9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import duckdb
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.lake import Lake
+from orchestration.settings import Settings
+
+BENCH_START = dt.date(2026, 1, 1)
+
+
+@dataclass
+class Stage:
+    stage: str
+    seconds: float
+    rows_in: int | None
+    peak_rss_mib: float
+    duckdb_seconds: float | None = None
+
+    @property
+    def rows_per_s(self) -> float | None:
+        return self.rows_in / self.seconds if self.rows_in and self.seconds else None
+
+    @property
+    def spark_vs_duckdb(self) -> float | None:
+        return self.seconds / self.duckdb_seconds if self.duckdb_seconds else None
+
+
+class RssSampler:
+    """Samples the resident memory of this process and all its children (the Spark JVM)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.samples.append((time.time(), total))
+            self._stop.wait(self.interval)
+
+    def peak_mib(self, start: float, end: float) -> float:
+        window = [
+            rss for t, rss in self.samples if start - self.interval <= t <= end + self.interval
+        ]
+        return round(max(window, default=0) / 2**20, 1)
+
+
+def _epoch(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso).timestamp()
+
+
+# The two notification jobs written directly in DuckDB SQL: read raw lines, validate, dedupe, write
+# Parquet. The same checks as spark_jobs.common.validation, for timing only.
+DUCKDB_STICK = {
+    "notification_attempted_daily": {
+        "dataset": "notifications/attempted",
+        "fields": [
+            "notification_id",
+            "client_id",
+            "customer_id",
+            "experience_id",
+            "channel",
+            "attempted_at",
+        ],
+        "enum": ("channel", ["sms", "email", "push", "voice"]),
+        "timestamp": "attempted_at",
+        "key": ["notification_id"],
+        "select": "notification_id, client_id, customer_id, experience_id, channel, "
+        "sha256('salt' || (j->>'destination')) as destination_hash, attempted_at",
+    },
+    "notification_delivered_daily": {
+        "dataset": "notifications/delivered",
+        "fields": ["notification_id", "status", "reported_at"],
+        "enum": ("status", ["delivered", "failed", "undeliverable"]),
+        "timestamp": "reported_at",
+        "key": ["notification_id", "status", "reported_at"],
+        "select": "notification_id, status, reported_at, j->>'provider' as provider",
+    },
+}
+
+
+def duckdb_stick(lake: Lake, day: dt.date, job: str, scratch: str, max_bytes: int) -> float:
+    """Run the DuckDB version of one notification job on a day's raw files; return seconds."""
+    spec = DUCKDB_STICK[job]
+    raw = os.path.join(lake.raw(spec["dataset"], day), "*")
+    checks = [
+        f"when strlen(value) > {max_bytes} then 'oversized_record'",
+        "when not json_valid(value) then 'malformed_json'",
+        "when json_type(j) != 'OBJECT' then 'not_a_json_object'",
+    ]
+    for name in spec["fields"]:
+        checks.append(
+            f"when json_type(j, '$.{name}') is null or json_type(j, '$.{name}') = 'NULL' "
+            f"then 'missing_field:{name}'"
+        )
+        checks.append(f"when json_type(j, '$.{name}') != 'VARCHAR' then 'wrong_type:{name}'")
+    enum_field, values = spec["enum"]
+    checks.append(
+        f"when (j->>'{enum_field}') not in ({', '.join(repr(v) for v in values)}) "
+        f"then 'unknown_value:{enum_field}'"
+    )
+    ts = spec["timestamp"]
+    checks.append(f"when try_cast(j->>'{ts}' as timestamptz) is null then 'bad_timestamp:{ts}'")
+    fields = ", ".join(f"j->>'{f}' as {f}" for f in spec["fields"] if f != ts)
+    key = ", ".join(spec["key"])
+    out = os.path.join(scratch, job)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    started = time.perf_counter()
+    with duckdb.connect(config={"threads": 2}) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"""
+            create temp table checked as
+            with lines as (
+                select column0 as value from read_csv('{raw}', columns = {{'column0': 'VARCHAR'}},
+                    header = false, delim = '\x01', quote = '', escape = '', auto_detect = false,
+                    max_line_size = 10000000)
+            ),
+            guarded as (
+                -- json functions raise on malformed text: they only ever see valid JSON here
+                select value, case when strlen(value) <= {max_bytes} and json_valid(value)
+                    then value::json end as j
+                from lines
+            ),
+            parsed as (
+                select value, j, case {" ".join(checks)} else null end as reason from guarded
+            ),
+            typed as (
+                select *, {fields},
+                    cast(timezone('UTC', try_cast(j->>'{ts}' as timestamptz)) as timestamp) as {ts}
+                from parsed
+            )
+            select *, case when reason is null and row_number() over (
+                partition by reason is null, {key} order by {ts}, value) > 1
+                then 'duplicate' else reason end as final_reason
+            from typed
+        """)
+        con.execute(
+            f"copy (select {spec['select']} from checked where final_reason is null) "
+            f"to '{out}/accepted.parquet' (format parquet, compression snappy)"
+        )
+        con.execute(
+            f"copy (select value as raw_line, final_reason as reason from checked "
+            f"where final_reason is not null) to '{out}/rejected.parquet' (format parquet)"
+        )
+    return time.perf_counter() - started
+
+
+def _mirror(dataset_root: str, lake_root: str) -> None:
+    """A fresh lake that reads the dataset's raw and incoming files (symlinks) and has no history."""
+    shutil.rmtree(lake_root, ignore_errors=True)
+    os.makedirs(lake_root)
+    for zone in ("raw", "incoming"):
+        os.symlink(os.path.join(dataset_root, zone), os.path.join(lake_root, zone))
+
+
+def run_bench(
+    settings: Settings, scale: int, days: int, seed: int, root: str, console: Console
+) -> dict:
+    """Generate or reuse the dataset, process the history, then time the last day stage by stage."""
+    from ingestion.loader import load_file
+    from orchestration.generate import GenerateOptions, generate
+    from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
+    from orchestration.runner import Runner
+    from spark_jobs.common.session import get_spark
+
+    dataset = os.path.abspath(os.path.join(root, f"scale={scale}-days={days}-seed={seed}"))
+    marker = os.path.join(dataset, "raw", ".complete")
+    opts = GenerateOptions(BENCH_START, days, scale, seed)
+    if not os.path.exists(marker):
+        console.print(f"generating {days} day(s) × {scale:,} attempts into {dataset} …")
+        clock = time.perf_counter()
+        generate(Lake(dataset), opts)
+        open(marker, "w").close()
+        console.print(f"  generated in {time.perf_counter() - clock:.1f}s (cached for later runs)")
+    customers = os.path.join(dataset, "incoming", "customers", f"customers_{BENCH_START}.csv")
+    last_day = BENCH_START + dt.timedelta(days=days - 1)
+
+    history_lake = Lake(os.path.join(dataset, "history"))
+    done_marker = os.path.join(history_lake.root, ".processed")
+    if not os.path.exists(done_marker):
+        _mirror(dataset, history_lake.root)
+    load_file(customers, history_lake.warehouse_db)
+    solo_lake = Lake(os.path.join(dataset, "solo"))
+    _mirror(dataset, solo_lake.root)
+    load_file(customers, solo_lake.warehouse_db)
+
+    clock = time.perf_counter()
+    get_spark(settings)
+    spark_startup = time.perf_counter() - clock
+    quiet = Console(quiet=True)
+
+    def runner(lake: Lake) -> Runner:
+        return Runner(
+            settings.model_copy(update={"lake_root": lake.root, "task_retries": 0}), console=quiet
+        )
+
+    processed = open(done_marker).read().split() if os.path.exists(done_marker) else []
+    for index in range(days - 1):
+        day = (BENCH_START + dt.timedelta(days=index)).isoformat()
+        if day in processed:
+            continue
+        console.print(f"history: processing {day} …")
+        if not runner(history_lake).run(ACE_DAILY, {"date": day}).succeeded:
+            raise RuntimeError(f"history day {day} failed; see {history_lake.runs}")
+        processed.append(day)
+        with open(done_marker, "w") as handle:
+            handle.write("\n".join(processed))
+
+    # Warm-up (JIT, imports, caches), so that neither timed run pays for being first.
+    console.print(f"warm-up: day 1 ({BENCH_START}) on an empty lake …")
+    warm = runner(solo_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
+    with RssSampler() as sampler:
+        console.print(f"day {days} ({last_day}) with {days - 1} day(s) of history …")
+        clock = time.perf_counter()
+        target = runner(history_lake).run(ACE_DAILY, {"date": last_day.isoformat()})
+        daily_seconds = time.perf_counter() - clock
+        console.print(f"monthly export of {last_day:%Y-%m} …")
+        monthly_start = time.time()
+        monthly = runner(history_lake).run(ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"})
+        monthly_end = time.time()
+        daily_peak = sampler.peak_mib(monthly_start - daily_seconds, monthly_start)
+        console.print(f"day 1 alone ({BENCH_START}), a lake holding only that day …")
+        clock = time.perf_counter()
+        solo = runner(solo_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
+        solo_seconds = time.perf_counter() - clock
+    if not (warm.succeeded and solo.succeeded and target.succeeded and monthly.succeeded):
+        raise RuntimeError("a benchmarked run failed; see `analytics history` under the bench lake")
+
+    stages = [
+        Stage(
+            r.task, r.seconds, r.rows_in, sampler.peak_mib(_epoch(r.started_at), _epoch(r.ended_at))
+        )
+        for r in list(target.records.values()) + list(monthly.records.values())
+    ]
+    scratch = os.path.join(dataset, "duckdb_stick")
+    for stage in stages:
+        if stage.stage in DUCKDB_STICK:
+            stage.duckdb_seconds = duckdb_stick(
+                history_lake, last_day, stage.stage, scratch, settings.max_record_bytes
+            )
+
+    report = {
+        "scale": scale,
+        "days": days,
+        "seed": seed,
+        "dataset": dataset,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        },
+        "spark_startup_seconds": round(spark_startup, 2),
+        "daily_pipeline_seconds": round(daily_seconds, 2),
+        "daily_pipeline_peak_rss_mib": daily_peak,
+        "day1_alone_seconds": round(solo_seconds, 2),
+        "incremental_ratio": round(daily_seconds / solo_seconds, 3),
+        "monthly_seconds": round(monthly_end - monthly_start, 2),
+        "stages": [
+            {
+                **asdict(s),
+                "rows_per_s": s.rows_per_s and round(s.rows_per_s),
+                "spark_vs_duckdb": s.spark_vs_duckdb and round(s.spark_vs_duckdb, 2),
+            }
+            for s in stages
+        ],
+    }
+    return report
+
+
+def print_report(report: dict, console: Console) -> None:
+    table = Table(
+        title=f"Daily ACE pipeline, {report['scale']:,} attempts/day, day {report['days']} "
+        f"with {report['days'] - 1} day(s) of history"
+    )
+    for column in (
+        "stage",
+        "wall s",
+        "rows in",
+        "rows/s",
+        "peak RSS MiB",
+        "DuckDB s",
+        "Spark/DuckDB",
+    ):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for s in report["stages"]:
+        table.add_row(
+            s["stage"],
+            f"{s['seconds']:.1f}",
+            "" if s["rows_in"] is None else f"{s['rows_in']:,}",
+            "" if s["rows_per_s"] is None else f"{s['rows_per_s']:,}",
+            f"{s['peak_rss_mib']:,.0f}",
+            "" if s["duckdb_seconds"] is None else f"{s['duckdb_seconds']:.1f}",
+            "" if s["spark_vs_duckdb"] is None else f"{s['spark_vs_duckdb']:.2f}x",
+        )
+    console.print(table)
+    console.print(
+        f"whole daily pipeline: {report['daily_pipeline_seconds']:.1f}s, peak RSS "
+        f"{report['daily_pipeline_peak_rss_mib']:,.0f} MiB (process tree) · day 1 alone: "
+        f"{report['day1_alone_seconds']:.1f}s · incremental ratio: {report['incremental_ratio']:.2f} · "
+        f"monthly rebuild + export: {report['monthly_seconds']:.1f}s · Spark start-up (not counted): "
+        f"{report['spark_startup_seconds']:.1f}s"
+    )
+
+
+def write_report(report: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2, sort_keys=True)
