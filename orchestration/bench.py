@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import duckdb
 import psutil
@@ -201,7 +202,7 @@ def run_bench(
         console.print(f"generating {days} day(s) × {scale:,} attempts into {dataset} …")
         clock = time.perf_counter()
         generate(Lake(dataset), opts)
-        open(marker, "w").close()
+        Path(marker).touch()
         console.print(f"  generated in {time.perf_counter() - clock:.1f}s (cached for later runs)")
     customers = os.path.join(dataset, "incoming", "customers", f"customers_{BENCH_START}.csv")
     last_day = BENCH_START + dt.timedelta(days=days - 1)
@@ -225,7 +226,7 @@ def run_bench(
             settings.model_copy(update={"lake_root": lake.root, "task_retries": 0}), console=quiet
         )
 
-    processed = open(done_marker).read().split() if os.path.exists(done_marker) else []
+    processed = Path(done_marker).read_text().split() if os.path.exists(done_marker) else []
     for index in range(days - 1):
         day = (BENCH_START + dt.timedelta(days=index)).isoformat()
         if day in processed:
