@@ -10,10 +10,9 @@
     {%- if billing_month -%}
         select {{ month_start("cast('" ~ billing_month ~ "-01' as timestamp)") }} as billing_month
     {%- elif landing_date and is_incremental() -%}
-        {#- A notification touched by this landing day may move from its attempt month to its
-            delivery month, so both months are rebuilt. -#}
+        {#- Every month a notification touched by this landing day belongs or belonged to. -#}
         with touched as (
-            select billing_month, attempted_at
+            select billing_month, latest_billing_month, attempted_at
             from {{ ref('int_notifications_billed') }}
             where notification_id in (
                 select notification_id from {{ ref('stg_lake__notification_attempts') }}
@@ -25,7 +24,9 @@
         )
         select billing_month from touched
         union
-        select {{ month_start('attempted_at') }} as billing_month from touched
+        select latest_billing_month from touched
+        union
+        select {{ month_start('attempted_at') }} from touched
     {%- endif -%}
 {%- endmacro %}
 

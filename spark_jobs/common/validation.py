@@ -11,18 +11,37 @@ from spark_jobs.common.contracts import Contract, FieldSpec
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
-def _field_type(field: FieldSpec) -> Column:
-    return F.expr(f"schema_of_variant(try_variant_get(_v, '$.{field.name}'))")
+def _type_col(field: FieldSpec) -> str:
+    return f"_type_{field.name}"
 
 
-def _field_text(field: FieldSpec) -> Column:
-    return F.expr(f"try_variant_get(_v, '$.{field.name}', 'string')")
+def _text_col(field: FieldSpec) -> str:
+    return f"_text_{field.name}"
+
+
+def extract_fields(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
+    """Parse each line once (as a variant) and pull out every field's JSON type and text once."""
+    parsed = lines.withColumn(
+        "_v", F.when(F.octet_length("value") <= max_record_bytes, F.try_parse_json("value"))
+    )
+    extracted = []
+    for field in contract.fields:
+        extracted.append(
+            F.expr(f"schema_of_variant(try_variant_get(_v, '$.{field.name}'))").alias(
+                _type_col(field)
+            )
+        )
+        extracted.append(
+            F.expr(f"try_variant_get(_v, '$.{field.name}', 'string')").alias(_text_col(field))
+        )
+    return parsed.select(
+        "value", "source_file", F.col("_v").isNull().alias("_unparsed"), *extracted
+    )
 
 
 def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
     """(condition, reason) pairs for one field, in the order they are reported."""
-    vtype = _field_type(field)
-    text = _field_text(field)
+    vtype, text = F.col(_type_col(field)), F.col(_text_col(field))
     absent = vtype.isNull() | (vtype == "VOID")
     checks: list[tuple[Column, str]] = []
     if field.required:
@@ -31,16 +50,15 @@ def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
     if field.kind == "enum":
         checks.append((~absent & ~text.isin(*field.values), f"unknown_value:{field.name}"))
     if field.kind == "timestamp":
-        bad = ~text.rlike(ISO_TIMESTAMP) | F.try_to_timestamp(text).isNull()
-        checks.append((~absent & bad, f"bad_timestamp:{field.name}"))
+        checks.append((~absent & F.col(field.name).isNull(), f"bad_timestamp:{field.name}"))
     return checks
 
 
 def rejection_reason(contract: Contract, max_record_bytes: int) -> Column:
-    """The first contract violation of a raw line (`_v` is its parsed variant), or null."""
+    """The first contract violation of a line whose fields were extracted, or null."""
     checks: list[tuple[Column, str]] = [
         (F.octet_length("value") > max_record_bytes, "oversized_record"),
-        (F.col("_v").isNull(), "malformed_json"),
+        (F.col("_unparsed"), "malformed_json"),
         (~F.ltrim(F.col("value")).startswith("{"), "not_a_json_object"),
     ]
     for field in contract.fields:
@@ -52,24 +70,23 @@ def rejection_reason(contract: Contract, max_record_bytes: int) -> Column:
 
 
 def _typed(field: FieldSpec) -> Column:
-    text = _field_text(field)
+    text = F.col(_text_col(field))
     if field.kind == "timestamp":
         # Parsed as an instant, stored as a UTC wall-clock (timestamp without time zone).
-        return F.try_to_timestamp(text).cast("timestamp_ntz").alias(field.name)
+        valid = text.rlike(ISO_TIMESTAMP)
+        return F.when(valid, F.try_to_timestamp(text)).cast("timestamp_ntz").alias(field.name)
     return text.alias(field.name)
 
 
 def validate(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
     """Raw lines (`value`, `source_file`) → typed contract columns plus `_reason` (null = valid)."""
-    parsed = lines.withColumn(
-        "_v",
-        F.when(F.octet_length("value") <= max_record_bytes, F.try_parse_json("value")),
-    )
-    return parsed.select(
+    fields = extract_fields(lines, contract, max_record_bytes)
+    typed = fields.select("*", *[_typed(f) for f in contract.fields])
+    return typed.select(
         "value",
         "source_file",
         rejection_reason(contract, max_record_bytes).alias("_reason"),
-        *[_typed(f) for f in contract.fields],
+        *[f.name for f in contract.fields],
     )
 
 

@@ -1,37 +1,26 @@
--- Receipts whose notification has no attempt: they count for nothing, and are reported here.
+{{ config(materialized='view') }}
+
+-- Notifications known only from receipts (no attempt on any landing day so far): they count for
+-- nothing, and are reported here instead of being dropped silently.
 with
 
-receipts as (
+states as (
 
-    select * from {{ ref('stg_lake__notification_receipts') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('int_notification_attempts_deduplicated') }}
-
-),
-
-orphans as (
-
-    select
-        receipts.notification_id,
-        receipts.receipt_status,
-        receipts.reported_at,
-        min(receipts.landing_date) as landing_date
-
-    from receipts
-    left join attempts
-        on receipts.notification_id = attempts.notification_id
-    where attempts.notification_id is null
-    group by receipts.notification_id, receipts.receipt_status, receipts.reported_at
+    select * from {{ ref('int_notification_states') }}
 
 ),
 
 final as (
 
-    select * from orphans
+    select
+        notification_id,
+        first_receipt_at,
+        last_receipt_at,
+        first_delivered_reported_at,
+        first_receipt_landing_date
+
+    from states
+    where attempted_at is null
 
 )
 

@@ -1,0 +1,222 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='notification_id',
+    )
+}}
+
+{#-
+    One row per notification_id ever seen in attempts or receipts, folded day by day: a daily run
+    reads only its landing day's partitions and the stored rows of the notifications that day
+    touches, so its cost follows the day's volume, not the history's. Every fold is a min / first
+    choice, so folding the same day again changes nothing (reruns are identical).
+-#}
+
+with
+
+{% set landing_date = env_var('ACE_LANDING_DATE', '') %}
+{% set daily = is_incremental() %}
+
+attempts as (
+
+    select * from {{ ref('stg_lake__notification_attempts') }}
+    {% if daily %}
+    where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
+    {% endif %}
+
+),
+
+receipts as (
+
+    select * from {{ ref('stg_lake__notification_receipts') }}
+    {% if daily %}
+    where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
+    {% endif %}
+
+),
+
+previous as (
+
+    {% if daily %}
+    select * from {{ this }}
+    where notification_id in (
+        select notification_id from attempts
+        union all
+        select notification_id from receipts
+    )
+    {% else %}
+    select 1 as nothing
+    {% endif %}
+
+),
+
+attempt_candidates as (
+
+    select
+        notification_id,
+        client_id,
+        customer_id,
+        experience_id,
+        channel,
+        attempted_at,
+        landing_date as attempt_landing_date
+
+    from attempts
+
+    {% if daily %}
+    union all
+
+    select
+        notification_id,
+        client_id,
+        customer_id,
+        experience_id,
+        channel,
+        attempted_at,
+        attempt_landing_date
+
+    from previous
+    where attempt_landing_date is not null
+    {% endif %}
+
+),
+
+-- Duplicate attempts count once: the copy that landed first (then the earliest, then by content).
+first_attempt as (
+
+    select * from (
+        select
+            *,
+            row_number() over (
+                partition by notification_id
+                order by attempt_landing_date, attempted_at, client_id, customer_id, experience_id, channel
+            ) as copy_number
+
+        from attempt_candidates
+    ) as ranked
+    where copy_number = 1
+
+),
+
+receipt_candidates as (
+
+    select
+        notification_id,
+        case when receipt_status = 'delivered' then reported_at end as delivered_reported_at,
+        reported_at,
+        landing_date
+
+    from receipts
+
+    {% if daily %}
+    union all
+
+    select
+        notification_id,
+        first_delivered_reported_at,
+        first_receipt_at,
+        first_receipt_landing_date
+
+    from previous
+    where first_receipt_at is not null
+
+    union all
+
+    select
+        notification_id,
+        null,
+        last_receipt_at,
+        first_receipt_landing_date
+
+    from previous
+    where last_receipt_at is not null
+    {% endif %}
+
+),
+
+receipt_summary as (
+
+    select
+        notification_id,
+        min(delivered_reported_at) as first_delivered_reported_at,
+        min(reported_at) as first_receipt_at,
+        max(reported_at) as last_receipt_at,
+        min(landing_date) as first_receipt_landing_date
+
+    from receipt_candidates
+    group by notification_id
+
+),
+
+folded as (
+
+    select
+        coalesce(first_attempt.notification_id, receipt_summary.notification_id) as notification_id,
+        first_attempt.client_id,
+        first_attempt.customer_id,
+        first_attempt.experience_id,
+        first_attempt.channel,
+        first_attempt.attempted_at,
+        first_attempt.attempt_landing_date,
+        receipt_summary.first_delivered_reported_at,
+        receipt_summary.first_receipt_at,
+        receipt_summary.last_receipt_at,
+        receipt_summary.first_receipt_landing_date
+
+    from first_attempt
+    full outer join receipt_summary
+        on first_attempt.notification_id = receipt_summary.notification_id
+
+),
+
+billed as (
+
+    select
+        *,
+        first_delivered_reported_at is not null and attempted_at is not null as is_delivered,
+        -- A receipt stamped before the attempt (provider clock skew) is read as the attempt time.
+        case
+            when attempted_at is null then null
+            when first_delivered_reported_at < attempted_at then attempted_at
+            else first_delivered_reported_at
+        end as delivered_at
+
+    from folded
+
+),
+
+with_month as (
+
+    select
+        *,
+        {{ month_start('coalesce(delivered_at, attempted_at)') }} as billing_month
+
+    from billed
+
+),
+
+final as (
+
+    select
+        with_month.*,
+        -- An earlier receipt can move a notification to an earlier month: remember the latest
+        -- month it ever belonged to, so that month is rebuilt too.
+        {% if daily %}
+        greatest(
+            with_month.billing_month,
+            coalesce(previous.latest_billing_month, with_month.billing_month)
+        ) as latest_billing_month
+        {% else %}
+        with_month.billing_month as latest_billing_month
+        {% endif %}
+
+    from with_month
+    {% if daily %}
+    left join previous
+        on with_month.notification_id = previous.notification_id
+    {% endif %}
+
+)
+
+select * from final
