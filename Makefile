@@ -11,8 +11,10 @@ DEMO_START ?= 2026-10-28
 DEMO_END ?= 2026-11-03
 DEMO_MONTH ?= 2026-10
 DEMO_SCALE ?= 2000
+BENCH_SCALE ?= 1000000
+BENCH_DAYS ?= 2
 
-.PHONY: setup demo test lint format lock clean
+.PHONY: setup demo test bench lint format lock clean
 
 setup: $(STAMP)
 
@@ -35,6 +37,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+# Not part of `make test`: generates (once, cached under .bench/) and times the daily pipeline.
+bench: setup
+	$(BIN)/analytics bench --scale $(BENCH_SCALE) --days $(BENCH_DAYS)
 
 lint: setup
 	$(BIN)/ruff check .

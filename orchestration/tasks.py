@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.dbt import ACE_SELECTION, SCHEDULED_BUILD, run_dbt
+from orchestration.dbt import ACE_SELECTION, DAILY_EXCLUDE, SCHEDULED_BUILD, run_dbt
 from orchestration.lake import Lake
 from orchestration.settings import Settings
 
@@ -55,7 +55,7 @@ def dim_customer_daily(ctx: TaskContext) -> Metrics:
 
 
 def dbt_build_ace_daily(ctx: TaskContext) -> Metrics:
-    args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION]
+    args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION, *DAILY_EXCLUDE]
     run_dbt(ctx.settings, ctx.lake, args, {"ACE_LANDING_DATE": ctx.day.isoformat()}, ctx.log_path)
     return {}
 

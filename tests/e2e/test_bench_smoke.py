@@ -1,0 +1,70 @@
+"""A tiny-scale run of `analytics bench`: the report is complete and its counts are right."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ANALYTICS = str(Path(sys.executable).with_name("analytics"))
+
+
+def test_bench_smoke(tmp_path):
+    root, out = tmp_path / "bench", tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            ANALYTICS,
+            "bench",
+            "--scale",
+            "500",
+            "--days",
+            "2",
+            "--root",
+            str(root),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "LAKE_ROOT": str(tmp_path / "unused")},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    stages = {s["stage"]: s for s in report["stages"]}
+    assert {
+        "notification_attempted_daily",
+        "notification_delivered_daily",
+        "dbt_build_ace",
+        "export_finance",
+    } <= set(stages)
+    dataset = report["dataset"]
+    raw_lines = 0
+    for path in glob.glob(f"{dataset}/raw/notifications/attempted/dt=2026-01-02/*.jsonl.gz"):
+        with gzip.open(path, "rt") as handle:
+            raw_lines += len(handle.read().splitlines())
+    assert stages["notification_attempted_daily"]["rows_in"] == raw_lines
+    for job, table in (
+        ("notification_attempted_daily", "notification_attempts"),
+        ("notification_delivered_daily", "notification_receipts"),
+    ):
+        assert stages[job]["duckdb_seconds"] > 0 and stages[job]["spark_vs_duckdb"] > 0
+        # The DuckDB measuring stick and the Spark job accept exactly the same rows.
+        stick = duckdb.sql(
+            f"select count(*) from '{dataset}/duckdb_stick/{job}/accepted.parquet'"
+        ).fetchall()
+        spark = duckdb.sql(
+            f"select count(*) from '{dataset}/history/lake/{table}/dt=2026-01-02/*.parquet'"
+        ).fetchall()
+        assert stick == spark
+    assert report["incremental_ratio"] > 0 and report["daily_pipeline_peak_rss_mib"] > 0
+    assert "whole daily pipeline" in done.stderr + done.stdout
