@@ -19,24 +19,31 @@ def _text_col(field: FieldSpec) -> str:
     return f"_text_{field.name}"
 
 
+def _value_col(field: FieldSpec) -> str:
+    return f"_value_{field.name}"
+
+
 def extract_fields(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
-    """Parse each line once (as a variant) and pull out every field's JSON type and text once."""
+    """Parse each line once (as a variant), look each field up once, then read its JSON type and
+    its text from that one value."""
     parsed = lines.withColumn(
         "_v", F.when(F.octet_length("value") <= max_record_bytes, F.try_parse_json("value"))
     )
+    looked_up = parsed.select(
+        "value",
+        "source_file",
+        F.col("_v").isNull().alias("_unparsed"),
+        *[
+            F.expr(f"try_variant_get(_v, '$.{f.name}')").alias(_value_col(f))
+            for f in contract.fields
+        ],
+    )
     extracted = []
     for field in contract.fields:
-        extracted.append(
-            F.expr(f"schema_of_variant(try_variant_get(_v, '$.{field.name}'))").alias(
-                _type_col(field)
-            )
-        )
-        extracted.append(
-            F.expr(f"try_variant_get(_v, '$.{field.name}', 'string')").alias(_text_col(field))
-        )
-    return parsed.select(
-        "value", "source_file", F.col("_v").isNull().alias("_unparsed"), *extracted
-    )
+        value = _value_col(field)
+        extracted.append(F.expr(f"schema_of_variant({value})").alias(_type_col(field)))
+        extracted.append(F.expr(f"try_variant_get({value}, '$', 'string')").alias(_text_col(field)))
+    return looked_up.select("value", "source_file", "_unparsed", *extracted)
 
 
 def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
