@@ -21,6 +21,7 @@ from orchestration.lake import Lake
 from orchestration.settings import Settings
 
 BENCH_START = dt.date(2026, 1, 1)
+WARMUP_SCALE = 200_000
 
 
 @dataclass
@@ -238,12 +239,14 @@ def run_bench(
         with open(done_marker, "w") as handle:
             handle.write("\n".join(processed))
 
-    # Warm-up on a tiny dataset (JIT, imports, caches), so neither timed run pays for being first.
-    console.print("warm-up on a tiny dataset …")
+    # Warm-up on a smaller dataset, big enough for the JVM to compile its hot paths, so that
+    # neither timed run pays for being first.
+    warm_scale = min(scale, WARMUP_SCALE)
+    console.print(f"warm-up on {warm_scale:,} attempts …")
     warm_root = os.path.abspath(os.path.join(root, "warmup"))
     shutil.rmtree(warm_root, ignore_errors=True)
     warm_lake = Lake(warm_root)
-    generate(warm_lake, GenerateOptions(BENCH_START, 1, 1000, seed))
+    generate(warm_lake, GenerateOptions(BENCH_START, 1, warm_scale, seed))
     load_file(
         os.path.join(warm_root, "incoming", "customers", f"customers_{BENCH_START}.csv"),
         warm_lake.warehouse_db,

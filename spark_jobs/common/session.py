@@ -24,6 +24,7 @@ def get_spark(settings: Settings) -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if settings.spark_master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        memory = os.environ.get("SPARK_DRIVER_MEMORY", "2g")
         builder = (
             SparkSession.builder.appName("analytics")
             .master(settings.spark_master)
@@ -32,10 +33,14 @@ def get_spark(settings: Settings) -> SparkSession:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
             .config("spark.sql.adaptive.enabled", "true")
-            .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.driver.memory", memory)
             .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
             .config("spark.sql.parquet.compression.codec", "snappy")
-            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG4J2}")
+            # The heap starts at its full size: growing it under the first big job costs full GCs.
+            .config(
+                "spark.driver.extraJavaOptions",
+                f"-Xms{memory} -Dlog4j2.configurationFile=file:{LOG4J2}",
+            )
         )
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
