@@ -22,13 +22,15 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.text(path).select("value", F.col("_metadata.file_path").alias("source_file"))
 
 
-def publish_partition(df: DataFrame, path: str, files: int = 1) -> None:
+def publish_partition(df: DataFrame, path: str) -> None:
     """Write `df` as the partition at `path`, replacing any previous version in one step.
 
     Locally the new files are written to a hidden sibling folder and swapped in by rename, so a
     reader (or a crash mid-write) only ever sees the old or the new partition, never a mix.
     """
-    writer = df.coalesce(files).write.mode("overwrite").option("compression", "snappy")
+    # No coalesce(1): it would pull the whole upstream stage (the dedupe sort) into one task.
+    # Adaptive execution already merges small shuffle partitions into few files.
+    writer = df.write.mode("overwrite").option("compression", "snappy")
     if path.startswith("s3://"):
         writer.parquet(path)
         return
