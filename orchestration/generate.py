@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -319,11 +318,3 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
             os.replace(path + ".tmp", path)
             summary.files.append(path)
     return summary
-
-
-def remove_window(lake: Lake, opts: GenerateOptions) -> None:
-    """Delete the raw folders a window would write (used to regenerate from scratch)."""
-    for day_index in range(opts.days):
-        day = opts.start + dt.timedelta(days=day_index)
-        for dataset in ("notifications/attempted", "notifications/delivered", "experiences"):
-            shutil.rmtree(lake.raw(dataset, day), ignore_errors=True)
