@@ -20,12 +20,15 @@ ACE_SELECTION = ("+marts.ace", "+marts.reports", "+marts.warehouse")
 # Unit tests check the SQL, not the data: they run in `make test`, not in scheduled builds.
 SCHEDULED_BUILD = ("build", "--exclude-resource-type", "unit_test")
 # A daily build also leaves out the data tests that scan the whole history (staging views over
-# every partition, the notification state table): its cost must follow the day, not the lake.
+# every partition, the notification state table, the customer view over every snapshot): its
+# cost must follow the day, not the lake.
 # The monthly rebuild runs all of them.
 DAILY_EXCLUDE = (
     "--exclude",
     "resource_type:test,path:models/staging",
     "resource_type:test,path:models/intermediate",
+    "resource_type:test,path:models/marts/warehouse",
+    "resource_type:test,path:tests/warehouse",
 )
 
 # dbt reads its settings from the process environment and is not re-entrant: one call at a time.

@@ -43,6 +43,10 @@ class Lake:
     def curated(self, table: str, day: dt.date | None = None) -> str:
         return _join(self.root, "lake", table, f"dt={day.isoformat()}" if day else "")
 
+    def scratch(self, table: str, day: dt.date) -> str:
+        """Intermediate results of one job run; removed when the run ends."""
+        return _join(self.root, "_scratch", table, f"dt={day.isoformat()}")
+
     def exports(self, *parts: str) -> str:
         return _join(self.root, "exports", *parts)
 

@@ -10,17 +10,13 @@
     {%- if billing_month -%}
         select {{ month_start("cast('" ~ billing_month ~ "-01' as timestamp)") }} as billing_month
     {%- elif landing_date and is_incremental() -%}
-        {#- Every month a notification touched by this landing day belongs or belonged to. -#}
+        {#- Every month a notification touched by this landing day (or a later one, when an older
+            day is rerun) belongs or belonged to. -#}
         with touched as (
             select billing_month, latest_billing_month, attempted_at
-            from {{ ref('int_notifications_billed') }}
-            where notification_id in (
-                select notification_id from {{ ref('stg_lake__notification_attempts') }}
-                where landing_date = cast('{{ landing_date }}' as date)
-                union all
-                select notification_id from {{ ref('stg_lake__notification_receipts') }}
-                where landing_date = cast('{{ landing_date }}' as date)
-            )
+            from {{ ref('int_notification_states') }}
+            where folded_landing_date >= cast('{{ landing_date }}' as date)
+                and attempted_at is not null
         )
         select billing_month from touched
         union

@@ -18,7 +18,7 @@ with
 {% set landing_date = env_var('ACE_LANDING_DATE', '') %}
 {% set daily = is_incremental() %}
 
-attempts as (
+attempts as {{ materialized_cte() }} (
 
     select * from {{ ref('stg_lake__notification_attempts') }}
     {% if daily %}
@@ -27,7 +27,7 @@ attempts as (
 
 ),
 
-receipts as (
+receipts as {{ materialized_cte() }} (
 
     select * from {{ ref('stg_lake__notification_receipts') }}
     {% if daily %}
@@ -36,7 +36,7 @@ receipts as (
 
 ),
 
-previous as (
+previous as {{ materialized_cte() }} (
 
     {% if daily %}
     select * from {{ this }}
@@ -209,7 +209,19 @@ final as (
         ) as latest_billing_month
         {% else %}
         with_month.billing_month as latest_billing_month
-        {% endif %}
+        {% endif %},
+        -- The latest landing day whose run wrote this row (kept when an older day is rerun, so
+        -- reruns stay identical): a daily run finds what it touched by a filter on it.
+        {% if daily %}
+        greatest(
+            coalesce(previous.folded_landing_date, cast('{{ landing_date }}' as date)),
+            cast('{{ landing_date }}' as date)
+        )
+        {% elif landing_date %}
+        cast('{{ landing_date }}' as date)
+        {% else %}
+        cast(null as date)
+        {% endif %} as folded_landing_date
 
     from with_month
     {% if daily %}

@@ -6,8 +6,7 @@
     )
 }}
 
--- depends_on: {{ ref('stg_lake__notification_attempts') }}
--- depends_on: {{ ref('stg_lake__notification_receipts') }}
+-- depends_on: {{ ref('int_notification_states') }}
 
 -- One row per (client, billing month, customer) with any notification belonging to the month.
 with
@@ -20,7 +19,7 @@ notifications as (
 
 customers as (
 
-    select * from {{ ref('v_dim_customer') }}
+    select * from {{ ref('int_customers_latest') }}
 
 ),
 

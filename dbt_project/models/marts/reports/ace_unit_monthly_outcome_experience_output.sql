@@ -6,8 +6,7 @@
     )
 }}
 
--- depends_on: {{ ref('stg_lake__notification_attempts') }}
--- depends_on: {{ ref('stg_lake__notification_receipts') }}
+-- depends_on: {{ ref('int_notification_states') }}
 
 -- ACE units and delivered notifications per client, month, outcome and experience.
 with
