@@ -14,7 +14,7 @@ DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
 
-.PHONY: setup demo test bench lint format lock clean
+.PHONY: setup demo test bench lint format lock clean postgres
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+# A local PostgreSQL for the warehouse tests (apt-get + service; needs root or sudo).
+postgres:
+	scripts/postgres-up.sh
 
 # Not part of `make test`: generates (once, cached under .bench/) and times the daily pipeline.
 bench: setup

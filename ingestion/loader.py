@@ -6,46 +6,17 @@ import csv
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-
+from ingestion.warehouse import Column, IncomingObject, LoadResult, TableSpec, Warehouse
 from orchestration.errors import InputError
 
 
 class LoadError(InputError, ValueError):
     """A file that cannot be loaded; the message names the file, line and problem."""
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # text | bool | timestamp
-    required: bool = True
-
-    @property
-    def sql_type(self) -> str:
-        return {"text": "varchar", "bool": "boolean", "timestamp": "timestamp"}[self.kind]
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A warehouse table fed from incoming files: its columns, key and freshness column."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: str
-    version_column: str
-
-    @property
-    def header(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def create_sql(self) -> str:
-        cols = ", ".join(f"{c.name} {c.sql_type}" for c in self.columns)
-        return f"create table if not exists {self.name} ({cols}, primary key ({self.key}))"
 
 
 CUSTOMERS = TableSpec(
@@ -62,27 +33,10 @@ CUSTOMERS = TableSpec(
     version_column="updated_at",
 )
 
+# incoming/<folder>/ → the table its files feed. Adding a table is declaring it here.
 TABLES = {"customers": CUSTOMERS}
 
-MANIFEST_SQL = """
-create table if not exists load_manifest (
-    object_key varchar, checksum varchar, table_name varchar, rows_loaded bigint,
-    loaded_at timestamp, primary key (object_key, checksum)
-)
-"""
-
 TRUE_TEXT = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    path: str
-    table: str
-    rows: int
-    skipped: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "table": self.table, "rows": self.rows, "skipped": self.skipped}
 
 
 def parse_value(column: Column, text: str) -> Any:
@@ -153,80 +107,53 @@ def file_checksum(path: str) -> str:
     return digest.hexdigest()
 
 
-def table_for(path: str) -> TableSpec:
-    """The table a file feeds, from its folder: incoming/<table>/file."""
-    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+def table_for(path: str) -> tuple[str, TableSpec]:
+    """The folder and table a file feeds, from its place: .../incoming/<table>/<file>."""
+    if not path.startswith("s3://"):
+        path = os.path.abspath(path)
+    parts = path.rstrip("/").split("/")
+    folder = parts[-2] if len(parts) >= 2 else ""
     if folder not in TABLES:
         known = ", ".join(sorted(TABLES))
         raise LoadError(f"{path}: not under incoming/<table>/ for a known table ({known})")
-    return TABLES[folder]
+    return folder, TABLES[folder]
 
 
-def upsert_sql(spec: TableSpec) -> str:
-    """Insert staged rows; a row replaces the stored one only if it is at least as recent."""
-    cols = ", ".join(spec.header)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in spec.header if c != spec.key)
-    return (
-        f"insert into {spec.name} ({cols}) select {cols} from _staged "
-        f"on conflict ({spec.key}) do update set {updates} "
-        f"where excluded.{spec.version_column} >= {spec.name}.{spec.version_column}"
-    )
+@contextmanager
+def fetched(path_or_uri: str) -> Iterator[IncomingObject]:
+    """The object to load as a local file: a local path as is, an s3:// object downloaded
+    (its ETag identifies it in the load manifest)."""
+    folder, _ = table_for(path_or_uri)
+    name = path_or_uri.rstrip("/").split("/")[-1]
+    object_key = f"incoming/{folder}/{name}"
+    if not path_or_uri.startswith("s3://"):
+        if not os.path.isfile(path_or_uri):
+            raise LoadError(f"{path_or_uri}: no such file")
+        yield IncomingObject(path_or_uri, object_key, file_checksum(path_or_uri))
+        return
+    import boto3
+    from botocore.exceptions import ClientError
 
-
-ARROW_TYPES = {"text": pa.string(), "bool": pa.bool_(), "timestamp": pa.timestamp("us")}
-
-
-def staged_arrow(spec: TableSpec, rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Parsed rows as an Arrow table with the spec's column types (zero rows allowed)."""
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in spec.columns]
-    return pa.table(
-        {
-            c.name: pa.array(list(v), type=ARROW_TYPES[c.kind])
-            for c, v in zip(spec.columns, columns, strict=True)
-        }
-    )
-
-
-def load_file(path: str, warehouse_db: str) -> LoadResult:
-    """Load one incoming file into the embedded warehouse in one transaction (a no-op if seen)."""
-    if not os.path.isfile(path):
-        raise LoadError(f"{path}: no such file")
-    spec = table_for(path)
-    checksum = file_checksum(path)
-    rows = read_rows(path, spec)
-    object_key = f"incoming/{os.path.basename(os.path.dirname(os.path.abspath(path)))}/" + (
-        os.path.basename(path)
-    )
-    os.makedirs(os.path.dirname(os.path.abspath(warehouse_db)), exist_ok=True)
-    with duckdb.connect(warehouse_db) as con:
-        con.execute(MANIFEST_SQL)
-        con.execute(spec.create_sql())
-        seen = con.execute(
-            "select 1 from load_manifest where object_key = ? and checksum = ?",
-            [object_key, checksum],
-        ).fetchall()
-        if seen:
-            return LoadResult(path, spec.name, 0, skipped=True)
-        con.execute("begin transaction")
+    bucket, _, key = path_or_uri[len("s3://") :].partition("/")
+    s3 = boto3.client("s3")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, name)
         try:
-            con.register("_rows", staged_arrow(spec, rows))
-            casts = ", ".join(f"cast({c.name} as {c.sql_type}) as {c.name}" for c in spec.columns)
-            con.execute(f"create temp table _staged as select {casts} from _rows")
-            con.unregister("_rows")
-            con.execute(upsert_sql(spec))
-            con.execute(
-                "insert into load_manifest values (?, ?, ?, ?, ?)",
-                [
-                    object_key,
-                    checksum,
-                    spec.name,
-                    len(rows),
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                ],
-            )
-            con.execute("drop table _staged")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    return LoadResult(path, spec.name, len(rows), skipped=False)
+            etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+            s3.download_file(bucket, key, local)
+        except ClientError as err:
+            raise LoadError(
+                f"{path_or_uri}: cannot read ({err.response['Error']['Code']})"
+            ) from None
+        yield IncomingObject(local, object_key, etag, s3_uri=path_or_uri)
+
+
+def load(path_or_uri: str, warehouses: Sequence[Warehouse]) -> list[LoadResult]:
+    """Validate one incoming file, then load it into every warehouse (each in one transaction).
+
+    The whole file is validated before any warehouse is touched: a bad file changes nothing.
+    """
+    _, spec = table_for(path_or_uri)
+    with fetched(path_or_uri) as obj:
+        rows = read_rows(obj.local_path, spec)
+        return [warehouse.load(spec, obj, rows) for warehouse in warehouses]

@@ -193,7 +193,8 @@ def run_bench(
     settings: Settings, scale: int, days: int, seed: int, root: str, console: Console
 ) -> dict:
     """Generate or reuse the dataset, process the history, then time the last day stage by stage."""
-    from ingestion.loader import load_file
+    from ingestion.loader import load
+    from ingestion.warehouse import DuckDBWarehouse
     from orchestration.generate import GenerateOptions, generate
     from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
     from orchestration.runner import Runner
@@ -215,10 +216,10 @@ def run_bench(
     done_marker = os.path.join(history_lake.root, ".processed")
     if not os.path.exists(done_marker):
         _mirror(dataset, history_lake.root)
-    load_file(customers, history_lake.warehouse_db)
+    load(customers, [DuckDBWarehouse(history_lake.warehouse_db)])
     solo_lake = Lake(os.path.join(dataset, "solo"))
     _mirror(dataset, solo_lake.root)
-    load_file(customers, solo_lake.warehouse_db)
+    load(customers, [DuckDBWarehouse(solo_lake.warehouse_db)])
 
     clock = time.perf_counter()
     get_spark(settings)
@@ -250,9 +251,9 @@ def run_bench(
     shutil.rmtree(warm_root, ignore_errors=True)
     warm_lake = Lake(warm_root)
     generate(warm_lake, GenerateOptions(BENCH_START, 1, warm_scale, seed))
-    load_file(
+    load(
         os.path.join(warm_root, "incoming", "customers", f"customers_{BENCH_START}.csv"),
-        warm_lake.warehouse_db,
+        [DuckDBWarehouse(warm_lake.warehouse_db)],
     )
     warm = runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
     with RssSampler() as sampler:

@@ -84,17 +84,22 @@ def generate(start: dt.date, days: int, scale: int, seed: int, anomaly_rate: flo
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH_OR_S3_URI...")
 def load(paths: tuple[str, ...]) -> None:
-    """Load incoming/<table>/*.csv files into the warehouse (upsert on the key)."""
-    from ingestion.loader import load_file
+    """Load incoming/<table>/ files (local paths, globs or s3:// URIs) into every configured
+    warehouse: validated whole, then upserted on the table's key in one transaction each."""
+    from ingestion.loader import load as load_one
+    from ingestion.warehouse import configured_warehouses
 
-    lake = Lake.from_settings(settings_or_exit())
-    files = [f for p in paths for f in (sorted(glob.glob(p)) or [p])]
+    settings = settings_or_exit()
+    warehouses = configured_warehouses(settings, Lake.from_settings(settings))
+    files = [
+        f for p in paths for f in ([p] if p.startswith("s3://") else sorted(glob.glob(p)) or [p])
+    ]
     for path in files:
-        result = load_file(path, lake.warehouse_db)
-        verb = "already loaded, skipped" if result.skipped else f"loaded {result.rows:,} rows"
-        console.print(f"{path}: {verb} into {result.table}")
+        for result in load_one(path, warehouses):
+            verb = "already loaded, skipped" if result.skipped else f"loaded {result.rows:,} rows"
+            console.print(f"{path}: {verb} into {result.table} ({result.warehouse})")
 
 
 def _pipeline(name: str):

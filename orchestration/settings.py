@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     target: Target = Field(default="local", validation_alias="ANALYTICS_TARGET")
     pii_salt: str = Field(default=LOCAL_PII_SALT, validation_alias="PII_SALT")
     warehouse_url: str | None = Field(default=None, validation_alias="WAREHOUSE_URL")
+    redshift_url: str | None = Field(default=None, validation_alias="REDSHIFT_URL")
+    redshift_iam_role: str | None = Field(default=None, validation_alias="REDSHIFT_IAM_ROLE")
     aws_region: str = Field(default="eu-west-1", validation_alias="AWS_REGION")
     lake_bucket: str | None = Field(default=None, validation_alias="LAKE_BUCKET")
     code_bucket: str | None = Field(default=None, validation_alias="CODE_BUCKET")
@@ -45,6 +47,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PII_SALT must be set to a secret value when ANALYTICS_TARGET is not local"
             )
+        return self
+
+    @field_validator("warehouse_url", "redshift_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql://user@host:port/database URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _redshift_needs_role(self) -> Settings:
+        if self.redshift_url and not self.redshift_iam_role:
+            raise ValueError("REDSHIFT_IAM_ROLE is required with REDSHIFT_URL (COPY/UNLOAD use it)")
         return self
 
     @property

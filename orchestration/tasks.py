@@ -51,7 +51,7 @@ def outcome_experience_lookup_daily(ctx: TaskContext) -> Metrics:
 def dim_customer_daily(ctx: TaskContext) -> Metrics:
     from ingestion.replicate import replicate_customers
 
-    return replicate_customers(ctx.lake, ctx.day)
+    return replicate_customers(ctx.settings, ctx.lake, ctx.day)
 
 
 def dbt_build_ace_daily(ctx: TaskContext) -> Metrics:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+
 import pytest
 
 from orchestration.lake import Lake
@@ -25,3 +29,37 @@ def spark():
 
     session = get_spark(Settings(SPARK_SHUFFLE_PARTITIONS=2))
     yield session
+
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://analytics:analytics@localhost:5432/analytics"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A reachable PostgreSQL: required in CI (ANALYTICS_REQUIRE_POSTGRES=1, set by .ci/run);
+    skipped with a reason on a developer machine that has none (scripts/postgres-up.sh starts one)."""
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as err:
+        reason = f"no PostgreSQL at {POSTGRES_URL} ({str(err).strip().splitlines()[-1]})"
+        if os.environ.get("ANALYTICS_REQUIRE_POSTGRES"):
+            pytest.fail(reason + "; CI must start it (scripts/postgres-up.sh)")
+        pytest.skip(reason + "; run scripts/postgres-up.sh")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A connection URL whose default schema is a fresh, empty schema dropped after the test."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"create schema {schema}")
+    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"drop schema {schema} cascade")

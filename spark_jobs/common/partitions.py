@@ -46,7 +46,9 @@ def remove(spark: SparkSession, path: str) -> None:
     """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine."""
     jvm = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hadoop_path, True)
+    hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(
+        hadoop_path, True
+    )
 
 
 def count_rows(spark: SparkSession, path: str) -> int:

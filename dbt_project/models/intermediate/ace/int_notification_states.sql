@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        on_schema_change='append_new_columns',
         incremental_strategy='delete+insert',
         unique_key='notification_id',
     )

@@ -1,0 +1,1 @@
+"""The AWS side of orchestration: Lambda handlers (and, later, the rendered AWS resources)."""
