@@ -220,16 +220,9 @@ class Warehouse(ABC):
             cur.execute(f"drop table {STAGE}")
         return LoadResult(obj.local_path, spec.name, self.name, len(rows), skipped=False)
 
+    @abstractmethod
     def snapshot(self, spec: TableSpec) -> Iterator[pa.RecordBatch]:
         """The whole table, ordered by its key, as Arrow batches (streamed, not held in memory)."""
-        with self.transaction() as cur:
-            cur.execute(table_ddl(spec, self.dialect))
-            cur.execute(f"select {', '.join(spec.header)} from {spec.name} order by {spec.key}")
-            while batch := cur.fetchmany(SNAPSHOT_BATCH_ROWS):
-                yield pa.RecordBatch.from_pylist(
-                    [dict(zip(spec.header, row, strict=True)) for row in batch],
-                    schema=spec.arrow_schema,
-                )
 
 
 def _now() -> dt.datetime:

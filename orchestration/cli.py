@@ -102,6 +102,28 @@ def load(paths: tuple[str, ...]) -> None:
             console.print(f"{path}: {verb} into {result.table} ({result.warehouse})")
 
 
+@cli.command("copy-lake")
+@click.option("--from", "start", required=True, callback=_date, help="first landing date")
+@click.option("--to", "end", callback=_date, help="last landing date (default: --from)")
+@click.option("--schema", default="lake", show_default=True, help="PostgreSQL schema to fill")
+def copy_lake(start: dt.date, end: dt.date | None, schema: str) -> None:
+    """Copy the lake's partitions of these landing days into PostgreSQL (WAREHOUSE_URL): the
+    sources of the dbt `postgres` target (LAKE_SCHEMA)."""
+    from ingestion.lake_tables import copy_day
+    from ingestion.warehouse import PostgresWarehouse
+
+    settings = settings_or_exit()
+    if not settings.warehouse_url:
+        raise click.UsageError("copy-lake needs WAREHOUSE_URL (a postgresql:// URL)")
+    warehouse = PostgresWarehouse(settings.warehouse_url)
+    lake = Lake.from_settings(settings)
+    day, last = start, end or start
+    while day <= last:
+        counts = copy_day(warehouse, lake, day, schema)
+        console.print(f"{day}: " + ", ".join(f"{t}={n:,}" for t, n in counts.items()))
+        day += dt.timedelta(days=1)
+
+
 def _pipeline(name: str):
     if name not in PIPELINES:
         raise click.BadParameter(
