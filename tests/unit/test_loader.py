@@ -214,3 +214,19 @@ def test_s3_object_loads_once_by_etag(lake, monkeypatch):
     with warehouse.transaction() as cur:
         cur.execute("select checksum from load_manifest")
         assert cur.fetchall() == [(etag,)]
+
+
+def test_a_file_larger_than_a_row_group_loads_every_row(lake, warehouse):
+    # 130,000 rows: more than one DuckDB row group (122,880), where a same-transaction
+    # anti-join once silently matched nothing.
+    n = 130_000
+    lines = [
+        f"u{i:06d},c{i % 7},{'true' if i % 10 == 0 else 'false'},s,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z\n"
+        for i in range(n)
+    ]
+    load_file(write(lake, "big.csv", HEADER + "".join(lines)), warehouse)
+    with warehouse.transaction() as cur:
+        cur.execute(
+            "select count(*), count(distinct customer_id), sum(case when is_test then 1 else 0 end) from dim_customer"
+        )
+        assert tuple(cur.fetchall()[0]) == (n, n, n // 10)

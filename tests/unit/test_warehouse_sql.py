@@ -44,16 +44,20 @@ def test_redshift_table_uses_wide_varchar():
     )
 
 
-def test_merge_is_delete_using_then_insert_missing_keys():
+def test_postgres_and_redshift_merge_is_delete_using_then_insert_missing_keys():
     assert stage_ddl(CUSTOMERS) == (
         "create temp table _staged as select customer_id, client_id, is_test, segment, "
         "created_at, updated_at from dim_customer where 1 = 0"
     )
-    assert merge_statements(CUSTOMERS) == [
-        "delete from dim_customer using _staged where dim_customer.customer_id = "
-        "_staged.customer_id and _staged.updated_at >= dim_customer.updated_at",
-        "insert into dim_customer (customer_id, client_id, is_test, segment, created_at, "
-        "updated_at) select customer_id, client_id, is_test, segment, created_at, updated_at "
-        "from _staged where not exists (select 1 from dim_customer where "
-        "dim_customer.customer_id = _staged.customer_id)",
-    ]
+    assert (
+        merge_statements(CUSTOMERS, "redshift")
+        == merge_statements(CUSTOMERS, "postgres")
+        == [
+            "delete from dim_customer using _staged where dim_customer.customer_id = "
+            "_staged.customer_id and _staged.updated_at >= dim_customer.updated_at",
+            "insert into dim_customer (customer_id, client_id, is_test, segment, created_at, "
+            "updated_at) select customer_id, client_id, is_test, segment, created_at, updated_at "
+            "from _staged where not exists (select 1 from dim_customer where "
+            "dim_customer.customer_id = _staged.customer_id)",
+        ]
+    )
