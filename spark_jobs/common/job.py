@@ -28,8 +28,11 @@ class JobResult:
 
 def check(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
     """Validate and mark duplicates: every input line once, with `_reason` null when accepted."""
-    checked = mark_duplicates(validate(lines, contract, max_record_bytes), contract)
-    # Only quarantined rows keep their raw text (accepted rows are written from the typed columns).
+    return mark_duplicates(validate(lines, contract, max_record_bytes), contract)
+
+
+def without_accepted_text(checked: DataFrame) -> DataFrame:
+    """Only quarantined rows need their raw text (accepted rows are written from typed columns)."""
     return checked.withColumn("value", F.when(F.col("_reason").isNotNull(), F.col("value")))
 
 
@@ -49,7 +52,8 @@ def run_contract_job(
     # instead cost more: at 10M lines the cache spills, and it is read twice.)
     scratch = lake.scratch(table, day)
     try:
-        check(lines, contract, settings.max_record_bytes).write.mode("overwrite").parquet(scratch)
+        checked = without_accepted_text(check(lines, contract, settings.max_record_bytes))
+        checked.write.mode("overwrite").parquet(scratch)
         checked = spark.read.parquet(scratch)
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
