@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
-from typing import Any
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from orchestration.errors import InputError
 
@@ -19,6 +22,9 @@ _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 class InvalidEvent(InputError, ValueError):
     """An event the handler refuses: nothing is submitted, the message says why."""
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def incoming_object(
@@ -61,10 +67,8 @@ def on_object_created(event: dict[str, Any], context: Any = None, batch_client: 
     """
     from ingestion.loader import TABLES
 
-    queue = os.environ.get("BATCH_JOB_QUEUE")
-    definition = os.environ.get("BATCH_JOB_DEFINITION")
-    if not queue or not definition:
-        raise RuntimeError("BATCH_JOB_QUEUE and BATCH_JOB_DEFINITION must be set")
+    env = _required_env("BATCH_JOB_QUEUE", "BATCH_JOB_DEFINITION")
+    queue, definition = env["BATCH_JOB_QUEUE"], env["BATCH_JOB_DEFINITION"]
     try:
         table, uri = incoming_object(event, set(TABLES), os.environ.get("LAKE_BUCKET"))
     except InvalidEvent as err:
@@ -86,3 +90,273 @@ def on_object_created(event: dict[str, Any], context: Any = None, batch_client: 
 
 def _event_id(event: Any) -> Any:
     return event.get("id") if isinstance(event, dict) else None
+
+
+# --- submit_batch_jobs --------------------------------------------------------------------
+
+
+class EnvVar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    value: str
+
+
+class ContainerOverrides(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    environment: list[EnvVar] = []
+
+
+class BatchJob(BaseModel):
+    """One job of the original contract, plus `shards` (N submissions, CURRENT_SHARD=0..N-1)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    job_name: str = Field(alias="jobName", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
+    job_definition: str = Field(alias="jobDefinition", min_length=1)
+    job_queue: str = Field(alias="jobQueue", min_length=1)
+    container_overrides: ContainerOverrides = Field(
+        default_factory=ContainerOverrides, alias="containerOverrides"
+    )
+    depends_on: list[str] = Field(default=[], alias="dependsOn")
+    shards: int = Field(default=1, ge=1, le=1000)
+    parameters: dict[str, str] = {}
+
+
+class BatchJobsEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    jobs: list[BatchJob] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dependencies_point_backwards(self) -> BatchJobsEvent:
+        seen: set[str] = set()
+        for job in self.jobs:
+            if job.job_name in seen:
+                raise ValueError(f"job {job.job_name!r} appears twice")
+            unknown = [d for d in job.depends_on if d not in seen]
+            if unknown:
+                raise ValueError(
+                    f"job {job.job_name!r} depends on {unknown}, which are not earlier jobs"
+                )
+            seen.add(job.job_name)
+        return self
+
+
+def parse_event(model: type[M], event: Any) -> M:
+    """Validate an event against its model, or raise InvalidEvent with every problem in one line."""
+    try:
+        return model.model_validate(event)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in err.errors()
+        )
+        raise InvalidEvent(f"invalid {model.__name__}: {problems}") from None
+
+
+def batch_submissions(event: BatchJobsEvent) -> list[dict[str, Any]]:
+    """The SubmitJob requests, shards expanded; `dependsOn` holds job *names* until submission."""
+    requests = []
+    for job in event.jobs:
+        for shard in range(job.shards):
+            environment = [e.model_dump() for e in job.container_overrides.environment]
+            name = job.job_name
+            if job.shards > 1:
+                environment += [
+                    {"name": "CURRENT_SHARD", "value": str(shard)},
+                    {"name": "TOTAL_SHARDS", "value": str(job.shards)},
+                ]
+                name = f"{job.job_name}-{shard}"
+            overrides = {**job.container_overrides.model_dump(), "environment": environment}
+            request: dict[str, Any] = {
+                "jobName": name,
+                "jobDefinition": job.job_definition,
+                "jobQueue": job.job_queue,
+                "containerOverrides": overrides,
+                "dependsOn": list(job.depends_on),
+                "_job": job.job_name,
+            }
+            if job.parameters:
+                request["parameters"] = dict(job.parameters)
+            requests.append(request)
+    return requests
+
+
+def submit_batch_jobs(event: Any, context: Any = None, batch_client: Any = None) -> dict:
+    """Submit the jobs of `{"jobs": [...]}` in order; a job waits for every shard of the jobs it
+    depends on. Nothing is submitted if any part of the event is invalid."""
+    parsed = parse_event(BatchJobsEvent, event)
+    requests = batch_submissions(parsed)
+    if batch_client is None:
+        import boto3
+
+        batch_client = boto3.client("batch")
+    ids: dict[str, list[str]] = {}
+    submitted = []
+    for request in requests:
+        job = request.pop("_job")
+        request["dependsOn"] = [{"jobId": i} for d in request["dependsOn"] for i in ids[d]]
+        if not request["dependsOn"]:
+            del request["dependsOn"]
+        response = batch_client.submit_job(**request)
+        ids.setdefault(job, []).append(response["jobId"])
+        submitted.append({"jobName": response["jobName"], "jobId": response["jobId"]})
+    log.info(json.dumps({"submitted": submitted}))
+    return {"submitted": submitted}
+
+
+# --- launch_emr ---------------------------------------------------------------------------
+
+
+def spark_job_names() -> list[str]:
+    """Every Spark job of the project: the top-level modules of `spark_jobs` (listed, not
+    imported: a Lambda has no Spark)."""
+    import pkgutil
+
+    import spark_jobs
+
+    return sorted(m.name for m in pkgutil.iter_modules(spark_jobs.__path__) if not m.ispkg)
+
+
+class EmrStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    job: str
+    args: list[str] = []
+    name: str | None = None
+
+
+class EmrInstances(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    master_type: str = Field(default="m5.xlarge", alias="masterType")
+    core_type: str = Field(default="m5.xlarge", alias="coreType")
+    core_count: int = Field(default=2, ge=0, le=100, alias="coreCount")
+
+
+class EmrLaunchEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=256)
+    release_label: str = Field(
+        default="emr-7.5.0", alias="releaseLabel", pattern=r"^emr-\d+\.\d+\.\d+$"
+    )
+    steps: list[EmrStep] = Field(min_length=1)
+    instances: EmrInstances = Field(default_factory=EmrInstances)
+    idle_timeout_seconds: int = Field(default=3600, ge=60, le=604800, alias="idleTimeoutSeconds")
+    action_on_failure: Literal["TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE"] = Field(
+        default="TERMINATE_CLUSTER", alias="actionOnFailure"
+    )
+
+
+def emr_step(step: EmrStep, code_bucket: str, action_on_failure: str) -> dict[str, Any]:
+    """A step that spark-submits one project job from the code bucket (code zip on the path)."""
+    return {
+        "Name": step.name or step.job,
+        "ActionOnFailure": action_on_failure,
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": [
+                "spark-submit",
+                "--deploy-mode",
+                "cluster",
+                "--py-files",
+                f"s3://{code_bucket}/analytics/analytics.zip",
+                f"s3://{code_bucket}/analytics/jobs/{step.job}.py",
+                *step.args,
+            ],
+        },
+    }
+
+
+def run_job_flow_request(event: EmrLaunchEvent, env: dict[str, str]) -> dict[str, Any]:
+    code_bucket = env["CODE_BUCKET"]
+    request: dict[str, Any] = {
+        "Name": event.name,
+        "ReleaseLabel": event.release_label,
+        "Applications": [{"Name": "Spark"}],
+        "Instances": {
+            "InstanceGroups": [
+                {
+                    "Name": "primary",
+                    "InstanceRole": "MASTER",
+                    "InstanceType": event.instances.master_type,
+                    "InstanceCount": 1,
+                },
+                *(
+                    [
+                        {
+                            "Name": "core",
+                            "InstanceRole": "CORE",
+                            "InstanceType": event.instances.core_type,
+                            "InstanceCount": event.instances.core_count,
+                        }
+                    ]
+                    if event.instances.core_count
+                    else []
+                ),
+            ],
+            # Ephemeral: the cluster ends when its steps are done.
+            "KeepJobFlowAliveWhenNoSteps": False,
+            "TerminationProtected": False,
+        },
+        "Steps": [emr_step(s, code_bucket, event.action_on_failure) for s in event.steps],
+        "AutoTerminationPolicy": {"IdleTimeout": event.idle_timeout_seconds},
+        "ServiceRole": env["EMR_SERVICE_ROLE"],
+        "JobFlowRole": env["EMR_JOB_FLOW_ROLE"],
+        "VisibleToAllUsers": True,
+        "Tags": [{"Key": "project", "Value": "analytics"}],
+    }
+    if env.get("EMR_LOG_URI"):
+        request["LogUri"] = env["EMR_LOG_URI"]
+    return request
+
+
+def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
+    """RunJobFlow for an ephemeral cluster whose steps spark-submit project jobs.
+
+    Environment: CODE_BUCKET, EMR_SERVICE_ROLE, EMR_JOB_FLOW_ROLE, EMR_LOG_URI (optional).
+    """
+    env = _required_env("CODE_BUCKET", "EMR_SERVICE_ROLE", "EMR_JOB_FLOW_ROLE")
+    env["EMR_LOG_URI"] = os.environ.get("EMR_LOG_URI", "")
+    parsed = parse_event(EmrLaunchEvent, event)
+    known = spark_job_names()
+    unknown = [s.job for s in parsed.steps if s.job not in known]
+    if unknown:
+        raise InvalidEvent(f"unknown Spark job(s) {unknown}; known: {', '.join(known)}")
+    if emr_client is None:
+        import boto3
+
+        emr_client = boto3.client("emr")
+    response = emr_client.run_job_flow(**run_job_flow_request(parsed, env))
+    log.info(json.dumps({"cluster": response["JobFlowId"], "steps": len(parsed.steps)}))
+    return {"clusterId": response["JobFlowId"], "steps": [s.job for s in parsed.steps]}
+
+
+# --- start_workflow -----------------------------------------------------------------------
+
+
+def execution_name(payload: dict[str, Any]) -> str:
+    """Deterministic: the same payload twice is one execution (Step Functions refuses the second)."""
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    readable = _JOB_NAME_UNSAFE.sub("-", "-".join(str(v) for v in payload.values()))[:60]
+    return f"{readable}-{digest}".strip("-")[:80]
+
+
+def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> dict:
+    """StartExecution of STATE_MACHINE_ARN with the event as its input (a JSON object)."""
+    env = _required_env("STATE_MACHINE_ARN")
+    if not isinstance(event, dict) or not event:
+        raise InvalidEvent("the workflow payload must be a non-empty JSON object")
+    if sfn_client is None:
+        import boto3
+
+        sfn_client = boto3.client("stepfunctions")
+    response = sfn_client.start_execution(
+        stateMachineArn=env["STATE_MACHINE_ARN"],
+        name=execution_name(event),
+        input=json.dumps(event, sort_keys=True),
+    )
+    log.info(json.dumps({"execution": response["executionArn"]}))
+    return {"executionArn": response["executionArn"]}
+
+
+def _required_env(*names: str) -> dict[str, str]:
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        raise RuntimeError(f"missing environment: {', '.join(missing)}")
+    return {n: os.environ[n] for n in names}

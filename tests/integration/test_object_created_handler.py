@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from orchestration.aws.handlers import InvalidEvent, on_object_created
 
@@ -17,45 +15,6 @@ REGION = "eu-west-1"
 
 def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
-
-
-@pytest.fixture
-def batch(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws(config={"batch": {"use_docker": False}}):
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(
-            RoleName="batch-service",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        client = boto3.client("batch", region_name=REGION)
-        env = client.create_compute_environment(
-            computeEnvironmentName="loads", type="UNMANAGED", serviceRole=role
-        )["computeEnvironmentArn"]
-        queue = client.create_job_queue(
-            jobQueueName="warehouse-loads",
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
-        )["jobQueueArn"]
-        client.register_job_definition(
-            jobDefinitionName="warehouse-load",
-            type="container",
-            containerProperties={
-                "image": "analytics:latest",
-                "command": ["analytics", "load", "Ref::uri"],
-                "resourceRequirements": [
-                    {"type": "VCPU", "value": "1"},
-                    {"type": "MEMORY", "value": "2048"},
-                ],
-            },
-        )
-        monkeypatch.setenv("BATCH_JOB_QUEUE", queue)
-        monkeypatch.setenv("BATCH_JOB_DEFINITION", "warehouse-load")
-        monkeypatch.setenv("LAKE_BUCKET", "analytics-lake")
-        yield client
 
 
 def submitted(client) -> list[dict]:

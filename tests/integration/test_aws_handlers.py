@@ -1,0 +1,159 @@
+"""Lambda handlers against moto: Batch submissions (shards, dependsOn), an ephemeral EMR
+cluster, a Step Functions execution; every invalid sample event calls nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orchestration.aws.handlers import (
+    InvalidEvent,
+    launch_emr,
+    start_workflow,
+    submit_batch_jobs,
+)
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+REGION = "eu-west-1"
+
+
+def event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def all_jobs(client, queue: str = "warehouse-loads") -> list[dict]:
+    found = []
+    for status in (
+        "SUBMITTED",
+        "PENDING",
+        "RUNNABLE",
+        "STARTING",
+        "RUNNING",
+        "SUCCEEDED",
+        "FAILED",
+    ):
+        found += client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+    return found
+
+
+def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(batch):
+    result = submit_batch_jobs(event("batch_jobs_sharded.json"))
+    names = [s["jobName"] for s in result["submitted"]]
+    assert names == [
+        "social-analytics-0",
+        "social-analytics-1",
+        "social-analytics-2",
+        "social-documents",
+    ]
+    ids = {s["jobName"]: s["jobId"] for s in result["submitted"]}
+    described = {j["jobName"]: j for j in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
+    for shard in range(3):
+        env = {
+            e["name"]: e["value"]
+            for e in described[f"social-analytics-{shard}"]["container"]["environment"]
+        }
+        assert (env["CURRENT_SHARD"], env["TOTAL_SHARDS"], env["RUN_DATE"]) == (
+            str(shard),
+            "3",
+            "2026-01-02",
+        )
+    depends = {d["jobId"] for d in described["social-documents"]["dependsOn"]}
+    assert depends == {ids[f"social-analytics-{s}"] for s in range(3)}
+    assert len(all_jobs(batch)) == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("batch_jobs_bad_dependency.json", "depends on \\['a'\\], which are not earlier jobs"),
+        ("batch_jobs_malformed.json", "jobs.0.jobName: String should match pattern"),
+    ],
+)
+def test_invalid_batch_event_submits_nothing(batch, name, message):
+    with pytest.raises(InvalidEvent, match=message):
+        submit_batch_jobs(event(name))
+    assert all_jobs(batch) == []
+
+
+@pytest.fixture
+def emr(monkeypatch):
+    monkeypatch.setenv("CODE_BUCKET", "analytics-code")
+    monkeypatch.setenv("EMR_SERVICE_ROLE", "EMR_DefaultRole")
+    monkeypatch.setenv("EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole")
+    with mock_aws():
+        yield boto3.client("emr", region_name=REGION)
+
+
+def test_launch_emr_runs_an_ephemeral_cluster_whose_steps_spark_submit_project_jobs(emr):
+    sent: list[dict] = []  # what boto3 sent (moto keeps no auto-termination policy to read back)
+    emr.meta.events.register(
+        "provide-client-params.emr.RunJobFlow", lambda params, **_: sent.append(dict(params))
+    )
+    result = launch_emr(event("emr_launch.json"), emr_client=emr)
+    cluster = emr.describe_cluster(ClusterId=result["clusterId"])["Cluster"]
+    assert cluster["ReleaseLabel"] == "emr-7.5.0"
+    assert cluster["AutoTerminate"] is True  # KeepJobFlowAliveWhenNoSteps=false
+    assert sent[0]["AutoTerminationPolicy"] == {"IdleTimeout": 1800}
+    assert sent[0]["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
+    assert [g["InstanceCount"] for g in sent[0]["Instances"]["InstanceGroups"]] == [1, 3]
+    [step] = emr.list_steps(ClusterId=result["clusterId"])["Steps"]
+    assert step["ActionOnFailure"] == "TERMINATE_CLUSTER"
+    assert step["Config"]["Args"] == [
+        "spark-submit",
+        "--deploy-mode",
+        "cluster",
+        "--py-files",
+        "s3://analytics-code/analytics/analytics.zip",
+        "s3://analytics-code/analytics/jobs/notification_attempted.py",
+        "--date",
+        "2026-01-05",
+    ]
+
+
+def test_launch_emr_refuses_an_unknown_job_and_starts_nothing(emr):
+    with pytest.raises(InvalidEvent, match="unknown Spark job\\(s\\) \\['rm_rf'\\]"):
+        launch_emr(event("emr_launch_unknown_job.json"))
+    assert emr.list_clusters()["Clusters"] == []
+
+
+@pytest.fixture
+def sfn(monkeypatch):
+    with mock_aws():
+        client = boto3.client("stepfunctions", region_name=REGION)
+        arn = client.create_state_machine(
+            name="usage-report",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+        yield client, arn
+
+
+def test_start_workflow_passes_the_payload_once(sfn):
+    client, arn = sfn
+    payload = event("workflow_usage_report.json")
+    result = start_workflow(payload)
+    described = client.describe_execution(executionArn=result["executionArn"])
+    assert json.loads(described["input"]) == payload
+    # The same payload again names the same execution: Step Functions starts no second one.
+    assert start_workflow(payload)["executionArn"] == result["executionArn"]
+    assert len(client.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+
+@pytest.mark.parametrize("bad", [[], {}, "2026-10-01"])
+def test_start_workflow_refuses_a_payload_that_is_not_an_object(sfn, bad):
+    client, arn = sfn
+    with pytest.raises(InvalidEvent, match="non-empty JSON object"):
+        start_workflow(bad)
+    assert client.list_executions(stateMachineArn=arn)["executions"] == []
