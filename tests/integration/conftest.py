@@ -49,3 +49,19 @@ def batch(monkeypatch):
         monkeypatch.setenv("BATCH_JOB_DEFINITION", "warehouse-load")
         monkeypatch.setenv("LAKE_BUCKET", "analytics-lake")
         yield client
+
+
+JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+
+
+@pytest.fixture
+def queued_jobs(batch):
+    """Every job in the test queue, whatever its status."""
+
+    def jobs(queue: str = "warehouse-loads") -> list[dict]:
+        found = []
+        for status in JOB_STATUSES:
+            found += batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+        return found
+
+    return jobs

@@ -32,22 +32,7 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-def all_jobs(client, queue: str = "warehouse-loads") -> list[dict]:
-    found = []
-    for status in (
-        "SUBMITTED",
-        "PENDING",
-        "RUNNABLE",
-        "STARTING",
-        "RUNNING",
-        "SUCCEEDED",
-        "FAILED",
-    ):
-        found += client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
-    return found
-
-
-def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(batch):
+def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(batch, queued_jobs):
     result = submit_batch_jobs(event("batch_jobs_sharded.json"))
     names = [s["jobName"] for s in result["submitted"]]
     assert names == [
@@ -70,7 +55,7 @@ def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(ba
         )
     depends = {d["jobId"] for d in described["social-documents"]["dependsOn"]}
     assert depends == {ids[f"social-analytics-{s}"] for s in range(3)}
-    assert len(all_jobs(batch)) == 4
+    assert len(queued_jobs()) == 4
 
 
 @pytest.mark.parametrize(
@@ -80,10 +65,10 @@ def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(ba
         ("batch_jobs_malformed.json", "jobs.0.jobName: String should match pattern"),
     ],
 )
-def test_invalid_batch_event_submits_nothing(batch, name, message):
+def test_invalid_batch_event_submits_nothing(batch, queued_jobs, name, message):
     with pytest.raises(InvalidEvent, match=message):
         submit_batch_jobs(event(name))
-    assert all_jobs(batch) == []
+    assert queued_jobs() == []
 
 
 @pytest.fixture

@@ -17,26 +17,11 @@ def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
-def submitted(client) -> list[dict]:
-    jobs = []
-    for status in (
-        "SUBMITTED",
-        "PENDING",
-        "RUNNABLE",
-        "STARTING",
-        "RUNNING",
-        "SUCCEEDED",
-        "FAILED",
-    ):
-        jobs += client.list_jobs(jobQueue="warehouse-loads", jobStatus=status)["jobSummaryList"]
-    return jobs
-
-
-def test_valid_event_submits_exactly_one_load_job_with_the_object_uri(batch):
+def test_valid_event_submits_exactly_one_load_job_with_the_object_uri(batch, queued_jobs):
     result = on_object_created(event("s3_object_created_customers.json"), None)
     uri = "s3://analytics-lake/incoming/customers/customers_2026-01-02.csv"
     assert result["uri"] == uri
-    jobs = submitted(batch)
+    jobs = queued_jobs()
     assert [j["jobId"] for j in jobs] == [result["jobId"]]
     [described] = batch.describe_jobs(jobs=[result["jobId"]])["jobs"]
     assert described["parameters"] == {"uri": uri}
@@ -52,13 +37,13 @@ def test_valid_event_submits_exactly_one_load_job_with_the_object_uri(batch):
         ("s3_object_created_other_bucket.json", "this handler loads from 'analytics-lake'"),
     ],
 )
-def test_invalid_event_submits_nothing_and_says_why(batch, name, message):
+def test_invalid_event_submits_nothing_and_says_why(batch, queued_jobs, name, message):
     with pytest.raises(InvalidEvent, match=message):
         on_object_created(event(name), None)
-    assert submitted(batch) == []
+    assert queued_jobs() == []
 
 
-def test_malformed_event_is_refused(batch):
+def test_malformed_event_is_refused(batch, queued_jobs):
     with pytest.raises(InvalidEvent, match="lacks bucket.name or object.key"):
         on_object_created({"source": "aws.s3", "detail-type": "Object Created", "detail": {}})
-    assert submitted(batch) == []
+    assert queued_jobs() == []

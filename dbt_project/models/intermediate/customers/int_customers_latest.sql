@@ -28,15 +28,11 @@ snapshots as (
 
 ),
 
--- The same order as v_dim_customer: newest updated_at, then newest snapshot, then by content.
 ranked as (
 
     select
         *,
-        row_number() over (
-            partition by customer_id
-            order by updated_at desc, snapshot_date desc, client_id, is_test desc, segment
-        ) as recency_rank
+        {{ customer_recency_rank() }} as recency_rank
 
     from snapshots
 
