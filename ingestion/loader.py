@@ -120,10 +120,9 @@ def table_for(path: str) -> tuple[str, TableSpec]:
 
 
 @contextmanager
-def fetched(path_or_uri: str) -> Iterator[IncomingObject]:
-    """The object to load as a local file: a local path as is, an s3:// object downloaded
-    (its ETag identifies it in the load manifest)."""
-    folder, _ = table_for(path_or_uri)
+def fetched(path_or_uri: str, folder: str) -> Iterator[IncomingObject]:
+    """The object to load (from incoming/<folder>/) as a local file: a local path as is, an
+    s3:// object downloaded (its ETag identifies it in the load manifest)."""
     name = path_or_uri.rstrip("/").split("/")[-1]
     object_key = f"incoming/{folder}/{name}"
     if not path_or_uri.startswith("s3://"):
@@ -153,7 +152,7 @@ def load(path_or_uri: str, warehouses: Sequence[Warehouse]) -> list[LoadResult]:
 
     The whole file is validated before any warehouse is touched: a bad file changes nothing.
     """
-    _, spec = table_for(path_or_uri)
-    with fetched(path_or_uri) as obj:
+    folder, spec = table_for(path_or_uri)
+    with fetched(path_or_uri, folder) as obj:
         rows = read_rows(obj.local_path, spec)
         return [warehouse.load(spec, obj, rows) for warehouse in warehouses]

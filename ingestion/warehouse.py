@@ -10,6 +10,7 @@ the parsed rows, PostgreSQL streams them with COPY FROM STDIN, Redshift runs COP
 from __future__ import annotations
 
 import datetime as dt
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -237,13 +238,10 @@ def _now() -> dt.datetime:
 
 
 def rows_to_arrow(spec: TableSpec, rows: Sequence[tuple]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in spec.columns]
-    return pa.table(
-        {
-            c.name: pa.array(list(v), type=ARROW_TYPES[c.kind])
-            for c, v in zip(spec.columns, columns, strict=True)
-        }
-    )
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec.columns]
+    schema = spec.arrow_schema
+    arrays = [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 class DuckDBWarehouse(Warehouse):
@@ -261,8 +259,6 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        import os
-
         import duckdb
 
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -278,7 +274,6 @@ class DuckDBWarehouse(Warehouse):
     def stage(
         self, cursor: Any, spec: TableSpec, obj: IncomingObject, rows: Sequence[tuple]
     ) -> None:
-        # Keep a reference: DuckDB does not, and a collected Arrow table scans as zero rows.
         # Created from the rows in one statement: in DuckDB 2.0, rows appended to an empty
         # temporary table in the same transaction were invisible to the merge beyond one row
         # group (test_loader loads more than that).

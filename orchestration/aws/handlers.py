@@ -151,8 +151,9 @@ def parse_event(model: type[M], event: Any) -> M:
         raise InvalidEvent(f"invalid {model.__name__}: {problems}") from None
 
 
-def batch_submissions(event: BatchJobsEvent) -> list[dict[str, Any]]:
-    """The SubmitJob requests, shards expanded; `dependsOn` holds job *names* until submission."""
+def batch_submissions(event: BatchJobsEvent) -> list[tuple[BatchJob, dict[str, Any]]]:
+    """(job, SubmitJob request) per submission, shards expanded; `dependsOn` is left to the
+    submitter, which knows the ids of the jobs submitted before."""
     requests = []
     for job in event.jobs:
         for shard in range(job.shards):
@@ -164,39 +165,35 @@ def batch_submissions(event: BatchJobsEvent) -> list[dict[str, Any]]:
                     {"name": "TOTAL_SHARDS", "value": str(job.shards)},
                 ]
                 name = f"{job.job_name}-{shard}"
-            overrides = {**job.container_overrides.model_dump(), "environment": environment}
             request: dict[str, Any] = {
                 "jobName": name,
                 "jobDefinition": job.job_definition,
                 "jobQueue": job.job_queue,
-                "containerOverrides": overrides,
-                "dependsOn": list(job.depends_on),
-                "_job": job.job_name,
+                "containerOverrides": {
+                    **job.container_overrides.model_dump(),
+                    "environment": environment,
+                },
             }
             if job.parameters:
                 request["parameters"] = dict(job.parameters)
-            requests.append(request)
+            requests.append((job, request))
     return requests
 
 
 def submit_batch_jobs(event: Any, context: Any = None, batch_client: Any = None) -> dict:
     """Submit the jobs of `{"jobs": [...]}` in order; a job waits for every shard of the jobs it
     depends on. Nothing is submitted if any part of the event is invalid."""
-    parsed = parse_event(BatchJobsEvent, event)
-    requests = batch_submissions(parsed)
+    requests = batch_submissions(parse_event(BatchJobsEvent, event))
     if batch_client is None:
         import boto3
 
         batch_client = boto3.client("batch")
     ids: dict[str, list[str]] = {}
     submitted = []
-    for request in requests:
-        job = request.pop("_job")
-        request["dependsOn"] = [{"jobId": i} for d in request["dependsOn"] for i in ids[d]]
-        if not request["dependsOn"]:
-            del request["dependsOn"]
-        response = batch_client.submit_job(**request)
-        ids.setdefault(job, []).append(response["jobId"])
+    for job, request in requests:
+        depends = [{"jobId": i} for name in job.depends_on for i in ids[name]]
+        response = batch_client.submit_job(**request, **({"dependsOn": depends} if depends else {}))
+        ids.setdefault(job.job_name, []).append(response["jobId"])
         submitted.append({"jobName": response["jobName"], "jobId": response["jobId"]})
     log.info(json.dumps({"submitted": submitted}))
     return {"submitted": submitted}
