@@ -27,10 +27,10 @@
 {%- endmacro %}
 
 
-{#- The notifications of the months this run rebuilds (see ace_months_to_rebuild). -#}
-{% macro ace_notifications_to_rebuild() -%}
+{#- The rows of `relation` (a model with a billing_month) in the months this run rebuilds. -#}
+{% macro ace_months_of(relation) -%}
     {%- set months = ace_months_to_rebuild() | trim -%}
-    select * from {{ ref('int_notifications_billed') }}
+    select * from {{ relation }}
     {%- if months %}
     where billing_month in ({{ months }})
     {%- endif %}

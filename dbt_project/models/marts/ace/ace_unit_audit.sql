@@ -12,9 +12,9 @@
 -- One row per (client, billing month, customer) with any notification belonging to the month.
 with
 
-notifications as (
+customer_experiences as (
 
-    {{ ace_notifications_to_rebuild() }}
+    {{ ace_months_of(ref('int_customer_experience_months')) }}
 
 ),
 
@@ -30,13 +30,14 @@ per_customer as (
         client_id,
         billing_month,
         customer_id,
-        count(*) as notifications_attempted,
-        count(delivered_at) as notifications_delivered,
-        min(delivered_at) as first_delivered_at,
-        max(delivered_at) as last_delivered_at,
-        count(distinct experience_id) as distinct_experiences
+        sum(notifications_attempted) as notifications_attempted,
+        sum(notifications_delivered) as notifications_delivered,
+        min(first_delivered_at) as first_delivered_at,
+        max(last_delivered_at) as last_delivered_at,
+        -- One row per experience already; a missing experience_id is not an experience.
+        count(experience_id) as distinct_experiences
 
-    from notifications
+    from customer_experiences
     group by client_id, billing_month, customer_id
 
 ),

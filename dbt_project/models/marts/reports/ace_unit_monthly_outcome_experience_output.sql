@@ -12,9 +12,9 @@
 -- ACE units and delivered notifications per client, month, outcome and experience.
 with
 
-notifications as (
+customer_experiences as (
 
-    {{ ace_notifications_to_rebuild() }}
+    {{ ace_months_of(ref('int_customer_experience_months')) }}
 
 ),
 
@@ -30,21 +30,22 @@ experiences as (
 
 ),
 
+-- One row per qualifying customer and experience with a delivery in the month.
 qualifying_deliveries as (
 
     select
-        notifications.client_id,
-        notifications.billing_month,
-        notifications.customer_id,
-        notifications.experience_id,
-        notifications.notification_id
+        customer_experiences.client_id,
+        customer_experiences.billing_month,
+        customer_experiences.customer_id,
+        customer_experiences.experience_id,
+        customer_experiences.notifications_delivered
 
-    from notifications
+    from customer_experiences
     inner join audit
-        on notifications.client_id = audit.client_id
-        and notifications.billing_month = audit.billing_month
-        and notifications.customer_id = audit.customer_id
-    where notifications.delivered_at is not null
+        on customer_experiences.client_id = audit.client_id
+        and customer_experiences.billing_month = audit.billing_month
+        and customer_experiences.customer_id = audit.customer_id
+    where customer_experiences.notifications_delivered > 0
         and audit.qualifies
 
 ),
@@ -57,7 +58,7 @@ final as (
         coalesce(experiences.outcome, 'unknown') as outcome,
         qualifying_deliveries.experience_id,
         count(distinct qualifying_deliveries.customer_id) as ace_units,
-        count(*) as notifications_delivered
+        sum(qualifying_deliveries.notifications_delivered) as notifications_delivered
 
     from qualifying_deliveries
     left join experiences
