@@ -15,12 +15,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Literal
 
 from orchestration.lake import Lake
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:  # pyarrow is imported where rows are moved, so the Lambda can do without it
+    import pyarrow as pa
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
 
@@ -33,7 +34,6 @@ COLUMN_TYPES: dict[Dialect, dict[str, str]] = {
     "postgres": {"text": "text", "bool": "boolean", "timestamp": "timestamp"},
     "redshift": {"text": "varchar(65535)", "bool": "boolean", "timestamp": "timestamp"},
 }
-ARROW_TYPES = {"text": pa.string(), "bool": pa.bool_(), "timestamp": pa.timestamp("us")}
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ class TableSpec:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(c.name, ARROW_TYPES[c.kind]) for c in self.columns])
+        import pyarrow as pa
+
+        types = {"text": pa.string(), "bool": pa.bool_(), "timestamp": pa.timestamp("us")}
+        return pa.schema([(c.name, types[c.kind]) for c in self.columns])
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ def _now() -> dt.datetime:
 
 
 def rows_to_arrow(spec: TableSpec, rows: Sequence[tuple]) -> pa.Table:
+    import pyarrow as pa
+
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec.columns]
     schema = spec.arrow_schema
     arrays = [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)]
@@ -330,6 +335,8 @@ class PostgresWarehouse(Warehouse):
                 copy.write_row(row)
 
     def snapshot(self, spec: TableSpec) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
         # A server-side cursor: the table streams through in batches.
         with self.connect() as conn, conn.transaction():
             conn.execute(table_ddl(spec, self.dialect))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import json
 import os
 import sys
 
@@ -136,15 +137,29 @@ def _pipeline(name: str):
 @click.argument("pipeline_name", metavar="PIPELINE")
 @click.option("--date", "date_", help="landing date YYYY-MM-DD (daily pipelines)")
 @click.option("--month", help="month YYYY-MM (monthly pipelines)")
+@click.option("--uri", help="file to process (pipelines triggered by an S3 object)")
+@click.option("--task", "task_name", help="run only this task, not its dependencies (AWS Batch)")
 @click.option("--resume", is_flag=True, help="skip the tasks that succeeded in the last run")
-def run(pipeline_name: str, date_: str | None, month: str | None, resume: bool) -> None:
-    """Run a pipeline for one date or month."""
+def run(
+    pipeline_name: str,
+    date_: str | None,
+    month: str | None,
+    uri: str | None,
+    task_name: str | None,
+    resume: bool,
+) -> None:
+    """Run a pipeline for one date, month or file."""
     from orchestration.runner import Runner, parse_params
 
     pipeline = _pipeline(pipeline_name)
-    value = date_ if pipeline.param == "date" else month
+    value = {"date": date_, "month": month, "uri": uri}[pipeline.param]
     if value is None:
         raise click.UsageError(f"{pipeline.name} needs --{pipeline.param}")
+    if task_name is not None:
+        if task_name not in {t.name for t in pipeline.tasks}:
+            known = ", ".join(t.name for t in pipeline.tasks)
+            raise click.UsageError(f"{pipeline.name} has no task {task_name!r}; known: {known}")
+        pipeline = pipeline.only(task_name)
     result = Runner(settings_or_exit(), console=console).run(
         pipeline, parse_params(pipeline, value), resume=resume
     )
@@ -254,6 +269,50 @@ def summary() -> None:
     from orchestration.summary import print_summary
 
     print_summary(Lake.from_settings(settings_or_exit()), out)
+
+
+@cli.group()
+def aws() -> None:
+    """AWS artefacts generated from the pipeline declarations."""
+
+
+@aws.command("render")
+@click.argument("pipeline_name", metavar="[PIPELINE]", required=False)
+def aws_render(pipeline_name: str | None) -> None:
+    """Print the EventBridge rule, Batch job definitions, EMR steps and Step Functions state
+    machine of one pipeline (or of every pipeline) as JSON."""
+    from orchestration.aws.render import render, render_all
+
+    document = render(_pipeline(pipeline_name)) if pipeline_name else render_all()
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@cli.command()
+@click.option("--out", default="dist", show_default=True, help="folder to write the bundle to")
+def package(out: str) -> None:
+    """Build the deployable bundle (code zip, Spark job scripts, Lambda zip, dbt project),
+    byte-for-byte reproducible."""
+    from orchestration.package import build_bundle
+
+    bundle = build_bundle(out)
+    for name, digest in sorted(bundle.files.items()):
+        size = os.path.getsize(os.path.join(out, name))
+        console.print(f"  {name:<40} {size:>12,} bytes  sha256 {digest[:12]}")
+    console.print(f"bundle {bundle.version} written to {out}/")
+
+
+@cli.command()
+@click.option("--bucket", required=True, help="the code bucket")
+@click.option("--prefix", default="analytics", show_default=True)
+@click.option("--from", "folder", default="dist", show_default=True, help="a packaged bundle")
+def publish(bucket: str, prefix: str, folder: str) -> None:
+    """Upload a packaged bundle to s3://BUCKET/PREFIX/ (and PREFIX/versions/<version>/)."""
+    from orchestration.package import publish as upload
+    from orchestration.package import read_bundle
+
+    bundle = read_bundle(folder)
+    keys = upload(bundle, bucket, prefix)
+    console.print(f"bundle {bundle.version}: {len(keys)} objects to s3://{bucket}/{prefix}/")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -44,6 +45,10 @@ class GenerateOptions:
     @property
     def customers(self) -> int:
         return max(30, self.scale // 2)
+
+    @property
+    def listings(self) -> int:
+        return min(200_000, max(60, self.scale // 100))
 
 
 @dataclass
@@ -317,4 +322,64 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
                 handle.write("\n".join(_experience_snapshot(opts, day_index)) + "\n")
             os.replace(path + ".tmp", path)
             summary.files.append(path)
+            if day_index == 0 or day.weekday() == 0:  # the weekly scrape lands on Mondays
+                path = write_listings(lake, opts, day)
+                summary.files.append(path)
+                summary.counts["listing_lines"] += opts.listings
     return summary
+
+
+LISTINGS_HEADER = (
+    "id,name,host_id,neighbourhood,room_type,price,minimum_nights,number_of_reviews,"
+    "availability_365,last_review"
+)
+NEIGHBOURHOODS = ("Camden", "Hackney", "Islington", "Lambeth", "Southwark", "Westminster")
+ROOM_TYPES = ("Entire home/apt", "Private room", "Shared room", "Hotel room")
+
+
+def listing_rows(opts: GenerateOptions, day: dt.date) -> list[str]:
+    """A listings scrape (§4) with the usual dirt: prices as text ("$1,234.00"), missing values,
+    duplicate ids, unknown room types, short rows. Deterministic for (seed, day)."""
+    rng = random.Random(f"{opts.seed}-listings-{day.isoformat()}")
+    rows = []
+    for i in range(opts.listings):
+        listing_id = 1000 + i
+        price = rng.choice([45, 60, 85, 120, 150, 240, 1250, 2100]) + rng.choice([0, 0.5])
+        price_text = f'"${price:,.2f}"' if price >= 1000 else f"${price:.2f}"
+        reviews = rng.randrange(0, 300)
+        last_review = (day - dt.timedelta(days=rng.randrange(1, 900))).isoformat()
+        fields = [
+            str(listing_id),
+            f"Flat {i} near the {rng.choice(['park', 'station', 'river'])}",
+            str(rng.randrange(1, opts.listings // 3 + 2)),
+            rng.choice(NEIGHBOURHOODS),
+            rng.choice(ROOM_TYPES),
+            price_text,
+            str(rng.choice([1, 2, 3, 7, 30])),
+            str(reviews),
+            str(rng.randrange(0, 366)),
+            last_review if reviews else "",
+        ]
+        draw = rng.random()
+        if draw < opts.anomaly_rate:
+            fields[5] = ""  # missing price
+        elif draw < 2 * opts.anomaly_rate:
+            fields[4] = "Castle"  # unknown room type
+        elif draw < 3 * opts.anomaly_rate:
+            fields = fields[:6]  # a short row
+        elif draw < 4 * opts.anomaly_rate:
+            fields[8] = "forever"  # not a number
+        rows.append(",".join(fields))
+        if rng.random() < opts.anomaly_rate:
+            rows.append(rows[-1])  # the scraper saw the listing twice
+    return rows
+
+
+def write_listings(lake: Lake, opts: GenerateOptions, day: dt.date) -> str:
+    folder = lake.raw("listings", day)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "listings.csv")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write("\n".join([LISTINGS_HEADER, *listing_rows(opts, day)]) + "\n")
+    os.replace(path + ".tmp", path)
+    return path

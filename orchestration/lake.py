@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ class Lake:
 
     @property
     def runs(self) -> str:
+        """Run history, logs and locks. On AWS (an s3:// lake) a task runs alone in a container
+        and Step Functions keeps the run history: the records stay in the container's temp dir."""
+        if not self.is_local:
+            return os.path.join(tempfile.gettempdir(), "analytics-runs")
         return _join(self.root, "_runs")
 
     def ensure_local(self, path: str) -> str:

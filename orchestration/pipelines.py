@@ -1,13 +1,19 @@
-"""Every pipeline, declared once: the composition root read by the local runner (and, later, the
-AWS renderers). A task names what it runs; `orchestration.tasks` holds the local implementations."""
+"""Every pipeline, declared once: the composition root read by the local runner and by the AWS
+renderer (`orchestration.aws.render`: EventBridge rules, Batch job definitions, EMR steps, Step
+Functions). A task names what it runs; `orchestration.tasks` holds the local implementations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Literal
 
 TaskKind = Literal["spark", "python", "dbt"]
-Param = Literal["date", "month"]
+Param = Literal["date", "month", "uri"]
+# Where a pipeline's tasks run on AWS: AWS Batch containers chained by Step Functions, or the
+# steps of an ephemeral EMR cluster (Spark tasks only).
+Platform = Literal["batch", "emr"]
+# Which date or month a scheduled run processes, relative to the time the schedule fires.
+ScheduleOffset = Literal["today", "yesterday", "previous_month", "seven_days_ago"]
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,17 @@ class Task:
     run: str  # name of the function in orchestration.tasks
     depends_on: tuple[str, ...] = ()
     retries: int | None = None  # None: settings.task_retries
+    shards: int = 1  # AWS Batch: an array job of this size (CURRENT_SHARD / TOTAL_SHARDS)
+    timeout_minutes: int = 60
+    vcpus: int = 2
+    memory_mib: int = 8192
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    """Run once per object created under `prefix` of the lake bucket (EventBridge S3 event)."""
+
+    prefix: str
 
 
 @dataclass(frozen=True)
@@ -26,7 +43,24 @@ class Pipeline:
     param: Param
     tasks: tuple[Task, ...]
     schedule: str | None = None  # EventBridge cron syntax
-    schedule_offset: str = field(default="")  # which date/month a scheduled run processes
+    schedule_offset: ScheduleOffset | None = None  # required with a schedule
+    trigger: S3Trigger | None = None
+    platform: Platform = "batch"
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pipeline {self.name}: duplicate task names")
+        for task in self.tasks:
+            unknown = set(task.depends_on) - set(names)
+            if unknown:
+                raise ValueError(f"{self.name}.{task.name} depends on unknown {sorted(unknown)}")
+        if (self.schedule is None) != (self.schedule_offset is None):
+            raise ValueError(f"pipeline {self.name}: schedule and schedule_offset go together")
+        if self.schedule and self.trigger:
+            raise ValueError(f"pipeline {self.name}: a schedule or an S3 trigger, not both")
+        if self.platform == "emr" and any(t.kind != "spark" for t in self.tasks):
+            raise ValueError(f"pipeline {self.name}: an EMR pipeline runs Spark tasks only")
 
     def task(self, name: str) -> Task:
         for task in self.tasks:
@@ -37,6 +71,13 @@ class Pipeline:
     def graph(self) -> dict[str, set[str]]:
         return {t.name: set(t.depends_on) for t in self.tasks}
 
+    def only(self, name: str) -> Pipeline:
+        """This pipeline reduced to one task, without its dependencies (how AWS runs a task:
+        one Batch job each, the order kept by Step Functions)."""
+        task = replace(self.task(name), depends_on=())
+        # Its own name, so its run lock and resume state are apart from the whole pipeline's.
+        return replace(self, name=f"{self.name}.{name}", tasks=(task,))
+
 
 ACE_DAILY = Pipeline(
     name="ace_daily",
@@ -45,8 +86,20 @@ ACE_DAILY = Pipeline(
     schedule="cron(0 5 * * ? *)",
     schedule_offset="yesterday",
     tasks=(
-        Task("notification_attempted_daily", "spark", "notification_attempted_daily"),
-        Task("notification_delivered_daily", "spark", "notification_delivered_daily"),
+        Task(
+            "notification_attempted_daily",
+            "spark",
+            "notification_attempted_daily",
+            vcpus=4,
+            memory_mib=16384,
+        ),
+        Task(
+            "notification_delivered_daily",
+            "spark",
+            "notification_delivered_daily",
+            vcpus=4,
+            memory_mib=16384,
+        ),
         Task(
             "outcome_experience_lookup_daily",
             "spark",
@@ -81,4 +134,24 @@ ACE_MONTHLY = Pipeline(
     ),
 )
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (ACE_DAILY, ACE_MONTHLY)}
+LISTINGS_WEEKLY = Pipeline(
+    name="listings_weekly",
+    description="Listings, weekly on an ephemeral EMR cluster: clean the scrape, price statistics.",
+    param="date",
+    schedule="cron(0 7 ? * MON *)",
+    schedule_offset="today",
+    platform="emr",
+    tasks=(Task("listings_postprocessing", "spark", "listings_postprocessing"),),
+)
+
+WAREHOUSE_LOAD = Pipeline(
+    name="warehouse_load",
+    description="Warehouse load (§5.3): one file dropped under incoming/<table>/, on its S3 event.",
+    param="uri",
+    trigger=S3Trigger(prefix="incoming/"),
+    tasks=(Task("load", "python", "load_incoming", vcpus=1, memory_mib=4096, timeout_minutes=30),),
+)
+
+PIPELINES: dict[str, Pipeline] = {
+    p.name: p for p in (ACE_DAILY, ACE_MONTHLY, LISTINGS_WEEKLY, WAREHOUSE_LOAD)
+}

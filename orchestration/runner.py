@@ -48,7 +48,11 @@ class RunResult:
 
 
 def parse_params(pipeline: Pipeline, value: str) -> dict[str, str]:
-    """Check the pipeline's parameter (`--date YYYY-MM-DD` or `--month YYYY-MM`)."""
+    """Check the pipeline's parameter (`--date YYYY-MM-DD`, `--month YYYY-MM` or `--uri PATH`)."""
+    if pipeline.param == "uri":
+        if not value.strip():
+            raise RunError("--uri must name a file (a path or s3://bucket/key)")
+        return {"uri": value}
     if pipeline.param == "date":
         try:
             return {"date": dt.date.fromisoformat(value).isoformat()}

@@ -48,6 +48,22 @@ def outcome_experience_lookup_daily(ctx: TaskContext) -> Metrics:
     return outcome_experience_lookup.run(ctx.settings, ctx.day).as_dict()
 
 
+def listings_postprocessing(ctx: TaskContext) -> Metrics:
+    from spark_jobs import listings_postprocessing
+
+    return listings_postprocessing.run(ctx.settings, ctx.day).as_dict()
+
+
+def load_incoming(ctx: TaskContext) -> Metrics:
+    """Load one incoming file (path or s3:// URI) into every configured warehouse (§5.3)."""
+    from ingestion.loader import load
+    from ingestion.warehouse import configured_warehouses
+
+    results = load(ctx.params["uri"], configured_warehouses(ctx.settings, ctx.lake))
+    loaded = sum(r.rows for r in results if not r.skipped)
+    return {"rows_in": loaded, "rows_out": loaded}
+
+
 def dim_customer_daily(ctx: TaskContext) -> Metrics:
     from ingestion.replicate import replicate_customers
 
@@ -84,6 +100,8 @@ TASKS: dict[str, Callable[[TaskContext], Metrics]] = {
         notification_attempted_daily,
         notification_delivered_daily,
         outcome_experience_lookup_daily,
+        listings_postprocessing,
+        load_incoming,
         dim_customer_daily,
         dbt_build_ace_daily,
         dbt_build_ace_month,

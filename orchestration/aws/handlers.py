@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -310,6 +311,11 @@ def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
     """
     env = _required_env("CODE_BUCKET", "EMR_SERVICE_ROLE", "EMR_JOB_FLOW_ROLE")
     env["EMR_LOG_URI"] = os.environ.get("EMR_LOG_URI", "")
+    if isinstance(event, dict) and "scheduledTime" in event:
+        # A schedule sends {"launch": {...}, "scheduledTime", "offset", "param"}: the steps'
+        # `{date}` (or `{month}`) becomes the value of the run.
+        rest, param, value = _resolve_schedule(event)
+        event = json.loads(json.dumps(rest.get("launch")).replace("{" + param + "}", value))
     parsed = parse_event(EmrLaunchEvent, event)
     known = spark_job_names()
     unknown = [s.job for s in parsed.steps if s.job not in known]
@@ -324,6 +330,35 @@ def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
     return {"clusterId": response["JobFlowId"], "steps": [s.job for s in parsed.steps]}
 
 
+# --- scheduled runs -----------------------------------------------------------------------
+
+
+class ScheduledRun(BaseModel):
+    """What an EventBridge schedule sends (see orchestration.aws.render.event_rule): the time the
+    rule fired and which date or month that run processes."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    scheduled_time: dt.datetime = Field(alias="scheduledTime")
+    offset: Literal["today", "yesterday", "seven_days_ago", "previous_month"]
+    param: Literal["date", "month"]
+
+
+def scheduled_value(time: dt.datetime, offset: str) -> str:
+    """The date (YYYY-MM-DD) or month (YYYY-MM) a run scheduled at `time` (UTC) processes."""
+    day = time.astimezone(dt.UTC).date()
+    if offset == "previous_month":
+        return (day.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    back = {"today": 0, "yesterday": 1, "seven_days_ago": 7}[offset]
+    return (day - dt.timedelta(days=back)).isoformat()
+
+
+def _resolve_schedule(event: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """(the event without its schedule fields, param, value) of a scheduled event."""
+    run = parse_event(ScheduledRun, event)
+    rest = {k: v for k, v in event.items() if k not in ("scheduledTime", "offset", "param")}
+    return rest, run.param, scheduled_value(run.scheduled_time, run.offset)
+
+
 # --- start_workflow -----------------------------------------------------------------------
 
 
@@ -335,18 +370,29 @@ def execution_name(payload: dict[str, Any]) -> str:
 
 
 def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> dict:
-    """StartExecution of STATE_MACHINE_ARN with the event as its input (a JSON object)."""
-    env = _required_env("STATE_MACHINE_ARN")
+    """StartExecution with the event as its input (a JSON object), of the event's
+    `stateMachineArn` or else of STATE_MACHINE_ARN. A scheduled event (`scheduledTime`,
+    `offset`, `param`) becomes `{..., "<param>": "<date or month>"}` first."""
     if not isinstance(event, dict) or not event:
+        raise InvalidEvent("the workflow payload must be a non-empty JSON object")
+    payload = dict(event)
+    if "scheduledTime" in payload:
+        payload, param, value = _resolve_schedule(payload)
+        payload[param] = value
+    arn = (
+        payload.pop("stateMachineArn", None)
+        or _required_env("STATE_MACHINE_ARN")["STATE_MACHINE_ARN"]
+    )
+    if not payload:
         raise InvalidEvent("the workflow payload must be a non-empty JSON object")
     if sfn_client is None:
         import boto3
 
         sfn_client = boto3.client("stepfunctions")
     response = sfn_client.start_execution(
-        stateMachineArn=env["STATE_MACHINE_ARN"],
-        name=execution_name(event),
-        input=json.dumps(event, sort_keys=True),
+        stateMachineArn=arn,
+        name=execution_name(payload),
+        input=json.dumps(payload, sort_keys=True),
     )
     log.info(json.dumps({"execution": response["executionArn"]}))
     return {"executionArn": response["executionArn"]}

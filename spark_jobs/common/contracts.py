@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["string", "timestamp", "enum"]
+Kind = Literal["string", "timestamp", "enum", "integer", "money", "date"]
 
 
 @dataclass(frozen=True)
@@ -14,16 +14,23 @@ class FieldSpec:
     kind: Kind = "string"
     required: bool = True
     values: tuple[str, ...] = ()
+    minimum: int | None = None  # integer fields
+    maximum: int | None = None
 
 
 @dataclass(frozen=True)
 class Contract:
-    """A raw JSON-lines dataset: its fields, its duplicate key and which copy of a duplicate wins."""
+    """A raw dataset (JSON lines, or CSV with its fields as columns in order): its fields, its
+    duplicate key and which copy of a duplicate wins."""
 
     dataset: str
     fields: tuple[FieldSpec, ...]
     key: tuple[str, ...]
     keep_first_by: tuple[str, ...]
+
+    @property
+    def csv_header(self) -> str:
+        return ",".join(f.name for f in self.fields)
 
 
 NOTIFICATION_ATTEMPTED = Contract(
@@ -64,4 +71,27 @@ EXPERIENCES = Contract(
     ),
     key=("experience_id",),
     keep_first_by=("-updated_at",),
+)
+
+LISTINGS = Contract(
+    dataset="listings",
+    fields=(
+        FieldSpec("id", "integer", minimum=1),
+        FieldSpec("name", required=False),
+        FieldSpec("host_id", "integer", required=False, minimum=1),
+        FieldSpec("neighbourhood"),
+        FieldSpec(
+            "room_type",
+            "enum",
+            values=("Entire home/apt", "Private room", "Shared room", "Hotel room"),
+        ),
+        FieldSpec("price", "money"),
+        FieldSpec("minimum_nights", "integer", required=False, minimum=1),
+        FieldSpec("number_of_reviews", "integer", required=False, minimum=0),
+        FieldSpec("availability_365", "integer", required=False, minimum=0, maximum=365),
+        FieldSpec("last_review", "date", required=False),
+    ),
+    key=("id",),
+    # Of two copies of a listing, the one reviewed most recently (then by line text) is kept.
+    keep_first_by=("-last_review",),
 )

@@ -26,9 +26,14 @@ class JobResult:
         return {"rows_in": self.rows_in, "rows_out": self.rows_out, "quarantined": self.quarantined}
 
 
-def check(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
+def check(
+    lines: DataFrame,
+    contract: Contract,
+    max_record_bytes: int,
+    validator: Callable[[DataFrame, Contract, int], DataFrame] = validate,
+) -> DataFrame:
     """Validate and mark duplicates: every input line once, with `_reason` null when accepted."""
-    return mark_duplicates(validate(lines, contract, max_record_bytes), contract)
+    return mark_duplicates(validator(lines, contract, max_record_bytes), contract)
 
 
 def without_accepted_text(checked: DataFrame) -> DataFrame:
@@ -43,8 +48,11 @@ def run_contract_job(
     contract: Contract,
     table: str,
     transform: Callable[[DataFrame], DataFrame],
+    validator: Callable[[DataFrame, Contract, int], DataFrame] = validate,
 ) -> JobResult:
-    """Process landing day `day` of `contract.dataset` into `lake/<table>/dt=day` and quarantine."""
+    """Process landing day `day` of `contract.dataset` into `lake/<table>/dt=day` and quarantine.
+
+    `validator` types the raw lines and gives each its `_reason` (JSON lines by default)."""
     lake = Lake.from_settings(settings)
     lines = read_lines(spark, lake.raw(contract.dataset, day))
     # One pass over the input (parse, validate, dedupe) lands in a scratch Parquet copy; the lake
@@ -52,7 +60,9 @@ def run_contract_job(
     # instead cost more: at 10M lines the cache spills, and it is read twice.)
     scratch = lake.scratch(table, day)
     try:
-        checked = without_accepted_text(check(lines, contract, settings.max_record_bytes))
+        checked = without_accepted_text(
+            check(lines, contract, settings.max_record_bytes, validator)
+        )
         checked.write.mode("overwrite").parquet(scratch)
         checked = spark.read.parquet(scratch)
         out_path = lake.curated(table, day)

@@ -70,6 +70,11 @@ def rejection_reason(contract: Contract, max_record_bytes: int) -> Column:
     ]
     for field in contract.fields:
         checks.extend(_field_problems(field))
+    return first_failing(checks)
+
+
+def first_failing(checks: list[tuple[Column, str]]) -> Column:
+    """The reason of the first (condition, reason) pair whose condition holds, else null."""
     reason = F.lit(None).cast("string")
     for condition, text in reversed(checks):
         reason = F.when(condition, F.lit(text)).otherwise(reason)
@@ -121,4 +126,82 @@ def rejected(checked: DataFrame) -> DataFrame:
         F.col("value").alias("raw_line"),
         F.col("_reason").alias("reason"),
         "source_file",
+    )
+
+
+# --- CSV lines (a header line, then one record per line; quoted fields may hold commas) --------
+
+# A comma outside double quotes: followed by an even number of quotes up to the end of the line.
+_CSV_SEPARATOR = r',(?=(?:[^"]*"[^"]*")*[^"]*$)'
+_INTEGER = r"^-?\d{1,18}$"
+# "$1,234.50", "1234.5", "$85": a currency sign, thousands separators and cents are optional.
+_MONEY = r"^\$?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _csv_typed(field: FieldSpec, text: Column) -> Column:
+    if field.kind == "integer":
+        return F.when(text.rlike(_INTEGER), text.try_cast("bigint"))
+    if field.kind == "money":
+        digits = F.regexp_replace(text, r"[$,]", "")
+        return F.when(text.rlike(_MONEY), digits.try_cast("decimal(12,2)"))
+    if field.kind == "date":
+        return F.when(text.rlike(_DATE), F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast("date"))
+    if field.kind == "timestamp":
+        return F.when(text.rlike(ISO_TIMESTAMP), F.try_to_timestamp(text)).cast("timestamp_ntz")
+    return text
+
+
+def _csv_field_problems(field: FieldSpec, text: Column, typed: Column) -> list[tuple[Column, str]]:
+    absent = text.isNull()
+    checks: list[tuple[Column, str]] = []
+    if field.required:
+        checks.append((absent, f"missing_field:{field.name}"))
+    if field.kind == "enum":
+        checks.append((~absent & ~text.isin(*field.values), f"unknown_value:{field.name}"))
+    if field.kind in ("integer", "money"):
+        checks.append((~absent & typed.isNull(), f"wrong_type:{field.name}"))
+    if field.kind in ("date", "timestamp"):
+        checks.append((~absent & typed.isNull(), f"bad_{field.kind}:{field.name}"))
+    if field.minimum is not None:
+        checks.append((typed < field.minimum, f"out_of_range:{field.name}"))
+    if field.maximum is not None:
+        checks.append((typed > field.maximum, f"out_of_range:{field.name}"))
+    return checks
+
+
+def validate_csv(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
+    """CSV lines (`value`, `source_file`) → typed contract columns plus `_reason` (null = valid).
+
+    Header lines are dropped; a line with another number of fields than the contract's is
+    `malformed_csv`; empty fields are missing values.
+    """
+    schema = ", ".join(f"`{f.name}` string" for f in contract.fields)
+    records = lines.where(F.trim("value") != contract.csv_header).select(
+        "value",
+        "source_file",
+        F.size(F.split("value", _CSV_SEPARATOR)).alias("_fields"),
+        F.from_csv("value", schema).alias("_csv"),
+    )
+    texts = {
+        f.name: F.nullif(F.trim(F.col(f"_csv.`{f.name}`")), F.lit("")) for f in contract.fields
+    }
+    typed = records.select(
+        "value",
+        "source_file",
+        "_fields",
+        *[texts[f.name].alias(_text_col(f)) for f in contract.fields],
+        *[_csv_typed(f, texts[f.name]).alias(f.name) for f in contract.fields],
+    )
+    checks: list[tuple[Column, str]] = [
+        (F.octet_length("value") > max_record_bytes, "oversized_record"),
+        (F.col("_fields") != len(contract.fields), "malformed_csv"),
+    ]
+    for field in contract.fields:
+        checks.extend(_csv_field_problems(field, F.col(_text_col(field)), F.col(field.name)))
+    return typed.select(
+        "value",
+        "source_file",
+        first_failing(checks).alias("_reason"),
+        *[f.name for f in contract.fields],
     )

@@ -52,75 +52,53 @@ previous as {{ materialized_cte() }} (
 
 ),
 
-{% if daily %}
--- Duplicate attempts count once: the copy that landed first. The day's partition holds one copy
--- per notification (the Spark job dedupes), so the day's copy only replaces a stored one that
--- landed later (a rerun of an older day) or on the same day (a rerun of this day).
-attempt_pairs as (
+attempt_candidates as (
 
     select
-        attempts.notification_id as day_notification_id,
-        attempts.client_id as day_client_id,
-        attempts.customer_id as day_customer_id,
-        attempts.experience_id as day_experience_id,
-        attempts.channel as day_channel,
-        attempts.attempted_at as day_attempted_at,
-        attempts.landing_date as day_landing_date,
-        stored.notification_id as stored_notification_id,
-        stored.client_id as stored_client_id,
-        stored.customer_id as stored_customer_id,
-        stored.experience_id as stored_experience_id,
-        stored.channel as stored_channel,
-        stored.attempted_at as stored_attempted_at,
-        stored.attempt_landing_date as stored_landing_date,
-        stored.notification_id is not null
-            and (attempts.notification_id is null or stored.attempt_landing_date < attempts.landing_date)
-            as keeps_stored
+        notification_id,
+        client_id,
+        customer_id,
+        experience_id,
+        channel,
+        attempted_at,
+        landing_date as attempt_landing_date
 
     from attempts
-    full outer join (select * from previous where attempt_landing_date is not null) as stored
-        on attempts.notification_id = stored.notification_id
 
-),
-
-first_attempt as (
+    {% if daily %}
+    union all
 
     select
-        case when keeps_stored then stored_notification_id else day_notification_id end as notification_id,
-        case when keeps_stored then stored_client_id else day_client_id end as client_id,
-        case when keeps_stored then stored_customer_id else day_customer_id end as customer_id,
-        case when keeps_stored then stored_experience_id else day_experience_id end as experience_id,
-        case when keeps_stored then stored_channel else day_channel end as channel,
-        case when keeps_stored then stored_attempted_at else day_attempted_at end as attempted_at,
-        case when keeps_stored then stored_landing_date else day_landing_date end as attempt_landing_date
+        notification_id,
+        client_id,
+        customer_id,
+        experience_id,
+        channel,
+        attempted_at,
+        attempt_landing_date
 
-    from attempt_pairs
+    from previous
+    where attempt_landing_date is not null
+    {% endif %}
 
 ),
-{% else %}
+
 -- Duplicate attempts count once: the copy that landed first (then the earliest, then by content).
 first_attempt as (
 
     select * from (
         select
-            notification_id,
-            client_id,
-            customer_id,
-            experience_id,
-            channel,
-            attempted_at,
-            landing_date as attempt_landing_date,
+            *,
             row_number() over (
                 partition by notification_id
-                order by landing_date, attempted_at, client_id, customer_id, experience_id, channel
+                order by attempt_landing_date, attempted_at, client_id, customer_id, experience_id, channel
             ) as copy_number
 
-        from attempts
+        from attempt_candidates
     ) as ranked
     where copy_number = 1
 
 ),
-{% endif %}
 
 receipt_candidates as (
 

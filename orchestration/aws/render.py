@@ -1,0 +1,369 @@
+"""The AWS side of every pipeline, generated from its declaration (DESIGN §6): the EventBridge
+rule and its Lambda input, one AWS Batch job definition per task, EMR steps, and the Step
+Functions state machine. `analytics aws render [PIPELINE]` prints them as JSON; the
+infrastructure code deploys exactly these documents.
+
+Names follow one convention (`Naming`); account-specific ARNs are left as `${Region}` /
+`${AccountId}` substitutions, which CloudFormation (`Fn::Sub`) and Step Functions definition
+substitutions fill in at deploy time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from typing import Any
+
+from orchestration.aws.handlers import EmrLaunchEvent, EmrStep, emr_step
+from orchestration.pipelines import PIPELINES, Pipeline, Task
+
+# Batch retries only what a new attempt can fix (the host or the image pull); a task's own
+# failure (exit code != 0) ends the job at once, and the runner inside already retried it.
+RETRYABLE_REASONS = ({"onStatusReason": "Host EC2*"}, {"onReason": "CannotPullContainerError*"})
+BATCH_ATTEMPTS = 3
+# Step Functions retries a throttled or failed submission, not a failed job.
+SUBMIT_RETRY = {
+    "ErrorEquals": ["Batch.AWSBatchException", "Batch.TooManyRequestsException"],
+    "IntervalSeconds": 30,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+}
+EMR_RELEASE = "emr-7.5.0"
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How deployed resources are named: `<prefix>-<pipeline>[-<task>]`, underscores as hyphens."""
+
+    prefix: str = "analytics"
+    image: str = "${AccountId}.dkr.ecr.${Region}.amazonaws.com/analytics:latest"
+    code_bucket: str = "${CodeBucket}"
+
+    def of(self, *parts: str) -> str:
+        return "-".join([self.prefix, *parts]).replace("_", "-")
+
+    def lambda_arn(self, function: str) -> str:
+        return f"arn:aws:lambda:${{Region}}:${{AccountId}}:function:{self.of(function)}"
+
+    def state_machine_arn(self, pipeline: str) -> str:
+        return f"arn:aws:states:${{Region}}:${{AccountId}}:stateMachine:{self.of(pipeline)}"
+
+    @property
+    def job_queue(self) -> str:
+        return self.of("jobs")
+
+
+def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, Any]:
+    """RegisterJobDefinition request: the container runs `analytics run <pipeline> --task <task>`
+    for the execution's parameter (Batch substitutes `Ref::<param>`)."""
+    command = ["analytics", "run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}"]
+    return {
+        "jobDefinitionName": naming.of(pipeline.name, task.name),
+        "type": "container",
+        "parameters": {},
+        "containerProperties": {
+            "image": naming.image,
+            "command": [*command, "--task", task.name],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": str(task.vcpus)},
+                {"type": "MEMORY", "value": str(task.memory_mib)},
+            ],
+            "environment": [
+                {"name": "LAKE_ROOT", "value": "s3://${LakeBucket}"},
+                {"name": "ANALYTICS_TARGET", "value": "athena"},
+                {"name": "SPARK_MASTER", "value": f"local[{task.vcpus}]"},
+                # The runner inside retries the task (settings.task_retries); Batch does not.
+                *(
+                    [{"name": "TASK_RETRIES", "value": str(task.retries)}]
+                    if task.retries is not None
+                    else []
+                ),
+            ],
+            "secrets": [{"name": "PII_SALT", "valueFrom": "${PiiSaltSecretArn}"}],
+        },
+        "retryStrategy": {
+            "attempts": BATCH_ATTEMPTS,
+            "evaluateOnExit": [
+                *({**reason, "action": "RETRY"} for reason in RETRYABLE_REASONS),
+                {"onReason": "*", "action": "EXIT"},
+            ],
+        },
+        "timeout": {"attemptDurationSeconds": task.timeout_minutes * 60},
+        "propagateTags": True,
+        "tags": {"project": "analytics", "pipeline": pipeline.name},
+    }
+
+
+def emr_launch_event(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
+    """The launch_emr Lambda's input: one spark-submit step per task, in dependency order; the
+    handler replaces `{date}` (or `{month}`) with the scheduled run's value (not `${...}`, which
+    CloudFormation would take for its own substitution)."""
+    steps = [
+        {"job": name, "args": [f"--{pipeline.param}", "{" + pipeline.param + "}"]}
+        for name in TopologicalSorter(pipeline.graph()).static_order()
+    ]
+    event = {"name": naming.of(pipeline.name), "releaseLabel": EMR_RELEASE, "steps": steps}
+    EmrLaunchEvent.model_validate(event)  # the handler accepts exactly this
+    return event
+
+
+def _levels(pipeline: Pipeline) -> list[list[Task]]:
+    """Tasks grouped by dependency depth: each level only needs the levels before it."""
+    depth: dict[str, int] = {}
+    for name in TopologicalSorter(pipeline.graph()).static_order():
+        task = pipeline.task(name)
+        depth[name] = 1 + max((depth[d] for d in task.depends_on), default=-1)
+    levels: list[list[Task]] = [[] for _ in range(max(depth.values()) + 1)]
+    for task in pipeline.tasks:
+        levels[depth[task.name]].append(task)
+    return levels
+
+
+def _batch_state(pipeline: Pipeline, task: Task, naming: Naming, next_state: str | None) -> dict:
+    parameters: dict[str, Any] = {
+        "JobName": naming.of(pipeline.name, task.name),
+        "JobDefinition": naming.of(pipeline.name, task.name),
+        "JobQueue": naming.job_queue,
+        "Parameters": {f"{pipeline.param}.$": f"$.{pipeline.param}"},
+    }
+    if task.shards > 1:
+        parameters["ArrayProperties"] = {"Size": task.shards}
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob.sync",
+        "Parameters": parameters,
+        "ResultPath": None,
+        "Retry": [SUBMIT_RETRY],
+    }
+    return {**state, **({"Next": next_state} if next_state else {"End": True})}
+
+
+def batch_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
+    """Levels run one after the other; the tasks of a level run in parallel (a Parallel state).
+    Any failure is caught and ends the execution in a Fail state naming the cause."""
+    levels = _levels(pipeline)
+    states: dict[str, Any] = {}
+    names = [f"level_{i}" if len(level) > 1 else level[0].name for i, level in enumerate(levels)]
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "failed"}]
+    for i, level in enumerate(levels):
+        following = names[i + 1] if i + 1 < len(levels) else "succeeded"
+        if len(level) == 1:
+            states[names[i]] = {
+                **_batch_state(pipeline, level[0], naming, following),
+                "Catch": catch,
+            }
+            continue
+        states[names[i]] = {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": t.name, "States": {t.name: _batch_state(pipeline, t, naming, None)}}
+                for t in level
+            ],
+            "ResultPath": None,
+            "Next": following,
+            "Catch": catch,
+        }
+    states["succeeded"] = {"Type": "Succeed"}
+    states["failed"] = {
+        "Type": "Fail",
+        "Error": f"{pipeline.name}.failed",
+        "Cause": "a task failed; see the execution history and the task's Batch log",
+    }
+    return {
+        "Comment": f"{pipeline.name}: {pipeline.description}",
+        "StartAt": names[0],
+        "States": states,
+    }
+
+
+def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
+    """Create an ephemeral cluster, run the steps in order, terminate it; a failed step is caught
+    and the cluster terminated before the execution fails."""
+    order = list(TopologicalSorter(pipeline.graph()).static_order())
+    states: dict[str, Any] = {
+        "create_cluster": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
+            "Parameters": {
+                "Name": naming.of(pipeline.name),
+                "ReleaseLabel": EMR_RELEASE,
+                "Applications": [{"Name": "Spark"}],
+                "ServiceRole": "${EmrServiceRole}",
+                "JobFlowRole": "${EmrJobFlowRole}",
+                "LogUri": "s3://${LogBucket}/emr/",
+                "Instances": {
+                    "KeepJobFlowAliveWhenNoSteps": True,
+                    "InstanceFleets": [
+                        {
+                            "InstanceFleetType": "MASTER",
+                            "TargetOnDemandCapacity": 1,
+                            "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}],
+                        },
+                        {
+                            "InstanceFleetType": "CORE",
+                            "TargetOnDemandCapacity": 2,
+                            "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}],
+                        },
+                    ],
+                },
+                "AutoTerminationPolicy": {"IdleTimeout": 3600},
+            },
+            "ResultSelector": {"ClusterId.$": "$.ClusterId"},
+            "ResultPath": "$.cluster",
+            "Next": order[0],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "failed"}],
+        }
+    }
+    for i, name in enumerate(order):
+        step = emr_step(
+            EmrStep(job=name, args=[f"--{pipeline.param}"]),
+            naming.code_bucket,
+            "CONTINUE",  # Step Functions decides: the catch below terminates the cluster
+        )
+        states[name] = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::elasticmapreduce:addStep.sync",
+            "Parameters": {
+                "ClusterId.$": "$.cluster.ClusterId",
+                "Step": {
+                    "Name": step["Name"],
+                    "ActionOnFailure": step["ActionOnFailure"],
+                    "HadoopJarStep": {
+                        "Jar": step["HadoopJarStep"]["Jar"],
+                        "Args.$": _args_with_param(step["HadoopJarStep"]["Args"], pipeline.param),
+                    },
+                },
+            },
+            "ResultPath": None,
+            "Next": order[i + 1] if i + 1 < len(order) else "terminate_cluster",
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.error",
+                    "Next": "terminate_cluster_after_failure",
+                }
+            ],
+        }
+    terminate = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::elasticmapreduce:terminateCluster.sync",
+        "Parameters": {"ClusterId.$": "$.cluster.ClusterId"},
+        "ResultPath": None,
+    }
+    states["terminate_cluster"] = {**terminate, "Next": "succeeded"}
+    states["terminate_cluster_after_failure"] = {**terminate, "Next": "failed"}
+    states["succeeded"] = {"Type": "Succeed"}
+    states["failed"] = {
+        "Type": "Fail",
+        "Error": f"{pipeline.name}.failed",
+        "Cause": "a step failed; the cluster was terminated; see the EMR step log",
+    }
+    return {
+        "Comment": f"{pipeline.name}: {pipeline.description}",
+        "StartAt": "create_cluster",
+        "States": states,
+    }
+
+
+def _args_with_param(args: list[str], param: str) -> str:
+    """States.Array(...) of the step arguments with the execution's parameter as the last one."""
+    quoted = ", ".join("'" + a.replace("'", "\\'") + "'" for a in args)
+    return f"States.Array({quoted}, $.{param})"
+
+
+def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
+    """The EventBridge rule that starts the pipeline, with its Lambda target and input."""
+    if pipeline.trigger is not None:
+        return {
+            "Name": naming.of(pipeline.name),
+            "Description": pipeline.description,
+            "State": "ENABLED",
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": ["${LakeBucket}"]},
+                    "object": {"key": [{"prefix": pipeline.trigger.prefix}]},
+                },
+            },
+            # The whole S3 event goes to the handler, which validates it.
+            "Targets": [{"Id": "on-object-created", "Arn": naming.lambda_arn("on_object_created")}],
+        }
+    if pipeline.schedule is None:
+        return None
+    if pipeline.platform == "emr":
+        target = {
+            "Id": "launch-emr",
+            "Arn": naming.lambda_arn("launch_emr"),
+            "InputTransformer": {
+                "InputPathsMap": {"time": "$.time"},
+                "InputTemplate": _template(
+                    {
+                        "launch": emr_launch_event(pipeline, naming),
+                        "scheduledTime": "<time>",
+                        "offset": pipeline.schedule_offset,
+                        "param": pipeline.param,
+                    }
+                ),
+            },
+        }
+    else:
+        target = {
+            "Id": "start-workflow",
+            "Arn": naming.lambda_arn("start_workflow"),
+            "InputTransformer": {
+                "InputPathsMap": {"time": "$.time"},
+                "InputTemplate": _template(
+                    {
+                        "pipeline": pipeline.name,
+                        "stateMachineArn": naming.state_machine_arn(pipeline.name),
+                        "scheduledTime": "<time>",
+                        "offset": pipeline.schedule_offset,
+                        "param": pipeline.param,
+                    }
+                ),
+            },
+        }
+    return {
+        "Name": naming.of(pipeline.name),
+        "Description": pipeline.description,
+        "State": "ENABLED",
+        "ScheduleExpression": pipeline.schedule,
+        "Targets": [target],
+    }
+
+
+def _template(value: dict[str, Any]) -> str:
+    # EventBridge replaces "<time>" (a quoted placeholder stays a JSON string).
+    return json.dumps(value, sort_keys=True)
+
+
+def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
+    """Every AWS artefact of one pipeline."""
+    naming = naming or Naming()
+    document: dict[str, Any] = {
+        "pipeline": pipeline.name,
+        "platform": pipeline.platform,
+        "event_rule": event_rule(pipeline, naming),
+    }
+    if pipeline.platform == "emr":
+        document["emr_launch_event"] = emr_launch_event(pipeline, naming)
+        document["state_machine"] = {
+            "name": naming.of(pipeline.name),
+            "definition": emr_state_machine(pipeline, naming),
+        }
+        return document
+    document["batch_job_definitions"] = [
+        job_definition(pipeline, t, naming) for t in pipeline.tasks
+    ]
+    if pipeline.trigger is None:
+        document["state_machine"] = {
+            "name": naming.of(pipeline.name),
+            "definition": batch_state_machine(pipeline, naming),
+        }
+    return document
+
+
+def render_all(naming: Naming | None = None) -> dict[str, Any]:
+    return {name: render(p, naming) for name, p in sorted(PIPELINES.items())}

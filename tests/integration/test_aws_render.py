@@ -1,0 +1,309 @@
+"""The AWS artefacts generated from the pipeline declarations (`analytics aws render`): Batch job
+definitions, Step Functions state machines, EventBridge rules and EMR steps, accepted by the AWS
+APIs (moto) and wired to the Lambda handlers that receive their events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+from orchestration.aws.handlers import InvalidEvent, launch_emr, scheduled_value, start_workflow
+from orchestration.aws.render import render, render_all
+from orchestration.cli import cli
+from orchestration.pipelines import PIPELINES, Pipeline, Task
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+SUBSTITUTIONS = {
+    "${Region}": REGION,
+    "${AccountId}": ACCOUNT,
+    "${LakeBucket}": "analytics-lake",
+    "${CodeBucket}": "analytics-code",
+    "${LogBucket}": "analytics-logs",
+    "${EmrServiceRole}": "EMR_DefaultRole",
+    "${EmrJobFlowRole}": "EMR_EC2_DefaultRole",
+    "${PiiSaltSecretArn}": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pii-salt",
+}
+
+
+def deployed(document):
+    """What CloudFormation's Fn::Sub would make of a rendered document."""
+    text = json.dumps(document)
+    for placeholder, value in SUBSTITUTIONS.items():
+        text = text.replace(placeholder, value)
+    assert "${" not in text, "an unknown substitution is left"
+    return json.loads(text)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def state_chain(definition: dict) -> list[list[str]]:
+    """The task names of a Batch state machine, level by level, following Next from StartAt."""
+    states, name, levels = definition["States"], definition["StartAt"], []
+    while states[name]["Type"] in ("Task", "Parallel"):
+        state = states[name]
+        if state["Type"] == "Parallel":
+            levels.append(sorted(b["StartAt"] for b in state["Branches"]))
+        else:
+            levels.append([name])
+        name = state["Next"]
+    assert states[name]["Type"] == "Succeed"
+    return levels
+
+
+def test_ace_daily_state_machine_runs_levels_in_dependency_order():
+    definition = render(PIPELINES["ace_daily"])["state_machine"]["definition"]
+    assert state_chain(definition) == [
+        ["notification_attempted_daily", "notification_delivered_daily"],
+        ["dim_customer_daily", "outcome_experience_lookup_daily"],
+        ["dbt_build_ace"],
+        ["register_partitions"],
+    ]
+
+
+def test_every_batch_task_has_a_retry_a_catch_and_a_job_definition():
+    for pipeline in PIPELINES.values():
+        document = render(pipeline)
+        if pipeline.platform != "batch":
+            continue
+        names = [d["jobDefinitionName"] for d in document["batch_job_definitions"]]
+        assert len(names) == len(pipeline.tasks) == len(set(names))
+        if "state_machine" not in document:
+            assert pipeline.trigger is not None  # S3-triggered: one Batch job per object
+            continue
+        states = document["state_machine"]["definition"]["States"]
+        submitted = []
+        for state in states.values():
+            inner = [state] if state["Type"] == "Task" else []
+            if state["Type"] == "Parallel":
+                inner = [s for b in state["Branches"] for s in b["States"].values()]
+            if state["Type"] in ("Task", "Parallel"):
+                assert state["Catch"][0]["Next"] == "failed"
+            for task_state in inner:
+                assert task_state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+                assert task_state["Retry"]
+                submitted.append(task_state["Parameters"]["JobDefinition"])
+        assert sorted(submitted) == sorted(names)
+
+
+def test_job_definitions_retry_host_failures_only_and_register_with_batch():
+    definitions = render(PIPELINES["ace_daily"])["batch_job_definitions"]
+    attempted = next(d for d in definitions if d["jobDefinitionName"].endswith("attempted-daily"))
+    assert attempted["containerProperties"]["command"] == [
+        "analytics", "run", "ace_daily", "--date", "Ref::date",
+        "--task", "notification_attempted_daily",
+    ]  # fmt: skip
+    assert attempted["timeout"] == {"attemptDurationSeconds": 3600}
+    on_exit = attempted["retryStrategy"]["evaluateOnExit"]
+    assert on_exit[-1] == {"onReason": "*", "action": "EXIT"}
+    assert all(rule["action"] == "RETRY" for rule in on_exit[:-1])
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        batch = boto3.client("batch", region_name=REGION)
+        for document in render_all().values():
+            for definition in document.get("batch_job_definitions", []):
+                batch.register_job_definition(**deployed(definition))
+        registered = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
+        expected = sum(len(p.tasks) for p in PIPELINES.values() if p.platform == "batch")
+        assert len(registered) == expected
+
+
+def test_batch_command_is_one_the_local_cli_accepts():
+    """The container command, run here with an unknown task, fails as a usage error naming the
+    pipeline's tasks: the same CLI parses it on AWS and locally."""
+    result = CliRunner().invoke(cli, ["run", "ace_daily", "--date", "2026-01-05", "--task", "nope"])
+    assert result.exit_code == 2
+    assert "ace_daily has no task 'nope'" in result.output
+    assert "notification_attempted_daily" in result.output
+
+
+def test_pipeline_reduced_to_one_task():
+    only = PIPELINES["ace_daily"].only("dbt_build_ace")
+    assert [t.name for t in only.tasks] == ["dbt_build_ace"]
+    assert only.tasks[0].depends_on == ()
+    assert only.name == "ace_daily.dbt_build_ace"
+
+
+def test_declarations_are_checked():
+    with pytest.raises(ValueError, match="depends on unknown"):
+        Pipeline("p", "d", "date", (Task("a", "python", "a", depends_on=("b",)),))
+    with pytest.raises(ValueError, match="EMR pipeline runs Spark tasks only"):
+        Pipeline("p", "d", "date", (Task("a", "dbt", "a"),), platform="emr")
+    with pytest.raises(ValueError, match="schedule and schedule_offset"):
+        Pipeline("p", "d", "date", (Task("a", "python", "a"),), schedule="cron(0 5 * * ? *)")
+
+
+def test_state_machines_are_accepted_by_step_functions():
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        for document in render_all().values():
+            if "state_machine" in document:
+                machine = deployed(document["state_machine"])
+                sfn.create_state_machine(
+                    name=machine["name"],
+                    definition=json.dumps(machine["definition"]),
+                    roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+                )
+        names = sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
+    assert names == ["analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"]
+
+
+def test_emr_state_machine_terminates_the_cluster_when_a_step_fails():
+    definition = render(PIPELINES["listings_weekly"])["state_machine"]["definition"]
+    states = definition["States"]
+    step = states["listings_postprocessing"]
+    assert step["Resource"] == "arn:aws:states:::elasticmapreduce:addStep.sync"
+    assert step["Catch"][0]["Next"] == "terminate_cluster_after_failure"
+    assert states["terminate_cluster_after_failure"]["Next"] == "failed"
+    assert states["terminate_cluster_after_failure"]["Resource"].endswith("terminateCluster.sync")
+    assert (
+        step["Next"] == "terminate_cluster" and states["terminate_cluster"]["Next"] == "succeeded"
+    )
+    args = step["Parameters"]["Step"]["HadoopJarStep"]["Args.$"]
+    assert args.startswith("States.Array('spark-submit'") and args.endswith(", $.date)")
+    assert "/analytics/jobs/listings_postprocessing.py'" in args
+
+
+def transformed(target: dict, time: str) -> dict:
+    """What EventBridge sends the target when the rule fires at `time`."""
+    template = target["InputTransformer"]["InputTemplate"]
+    return json.loads(template.replace("<time>", time))
+
+
+@pytest.mark.parametrize(
+    ("time", "offset", "expected"),
+    [
+        ("2026-03-01T05:00:00+00:00", "yesterday", "2026-02-28"),
+        ("2026-01-01T06:00:00+00:00", "previous_month", "2025-12"),
+        ("2026-01-05T07:00:00+00:00", "today", "2026-01-05"),
+        ("2026-01-05T07:00:00+00:00", "seven_days_ago", "2025-12-29"),
+        ("2026-01-01T00:30:00+02:00", "yesterday", "2025-12-30"),  # 22:30 UTC the day before
+    ],
+)
+def test_scheduled_value(time, offset, expected):
+    assert scheduled_value(dt.datetime.fromisoformat(time), offset) == expected
+
+
+def test_scheduled_daily_rule_starts_the_state_machine_for_yesterday():
+    document = deployed(render(PIPELINES["ace_daily"]))
+    rule = document["event_rule"]
+    assert rule["ScheduleExpression"] == "cron(0 5 * * ? *)"
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(**{k: rule[k] for k in ("Name", "ScheduleExpression", "State")})
+        events.put_targets(Rule=rule["Name"], Targets=rule["Targets"])
+        assert (
+            events.list_targets_by_rule(Rule=rule["Name"])["Targets"][0]["Id"] == "start-workflow"
+        )
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machine = document["state_machine"]
+        arn = sfn.create_state_machine(
+            name=machine["name"],
+            definition=json.dumps(machine["definition"]),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+        )["stateMachineArn"]
+        payload = transformed(rule["Targets"][0], "2026-02-03T05:00:00Z")
+        assert payload["stateMachineArn"] == arn
+        execution = start_workflow(payload)
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"pipeline": "ace_daily", "date": "2026-02-02"}
+
+
+def test_scheduled_monthly_rule_asks_for_the_previous_month():
+    rule = deployed(render(PIPELINES["ace_monthly"]))["event_rule"]
+    payload = transformed(rule["Targets"][0], "2026-02-01T06:00:00Z")
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn.create_state_machine(
+            name="analytics-ace-monthly",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+        )
+        execution = start_workflow(payload)
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"pipeline": "ace_monthly", "month": "2026-01"}
+
+
+def test_scheduled_emr_rule_launches_a_cluster_with_the_days_steps(monkeypatch):
+    monkeypatch.setenv("CODE_BUCKET", "analytics-code")
+    monkeypatch.setenv("EMR_SERVICE_ROLE", "EMR_DefaultRole")
+    monkeypatch.setenv("EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole")
+    rule = deployed(render(PIPELINES["listings_weekly"]))["event_rule"]
+    assert rule["ScheduleExpression"] == "cron(0 7 ? * MON *)"
+    payload = transformed(rule["Targets"][0], "2026-01-05T07:00:00Z")
+    with mock_aws():
+        emr = boto3.client("emr", region_name=REGION)
+        cluster = launch_emr(payload)["clusterId"]
+        steps = emr.list_steps(ClusterId=cluster)["Steps"]
+    assert [s["Name"] for s in steps] == ["listings_postprocessing"]
+    assert steps[0]["Config"]["Args"][-2:] == ["--date", "2026-01-05"]
+
+
+def test_a_scheduled_event_with_a_bad_offset_starts_nothing(monkeypatch):
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:eu-west-1:123456789012:stateMachine:x")
+    with pytest.raises(InvalidEvent, match="offset"):
+        start_workflow(
+            {"pipeline": "ace_daily", "scheduledTime": "2026-01-05T05:00:00Z", "offset": "later",
+             "param": "date"}
+        )  # fmt: skip
+
+
+def test_s3_rule_matches_incoming_objects_of_the_lake_bucket_only():
+    rule = deployed(render(PIPELINES["warehouse_load"]))["event_rule"]
+    pattern = json.dumps(rule["EventPattern"])
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="matched")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        events.put_rule(Name=rule["Name"], EventPattern=pattern, State="ENABLED")
+        # The rule's real target is the Lambda; a queue shows which events the pattern routes.
+        events.put_targets(
+            Rule=rule["Name"], Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}]
+        )
+
+        def matches(name: str) -> bool:
+            event = json.loads((EVENTS / name).read_text())
+            events.put_events(
+                Entries=[
+                    {
+                        "Source": event["source"],
+                        "DetailType": event["detail-type"],
+                        "Detail": json.dumps(event["detail"]),
+                        "Resources": event.get("resources", []),
+                    }
+                ]
+            )
+            received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", [])
+            for message in received:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            return bool(received)
+
+        assert matches("s3_object_created_customers.json")
+        assert not matches("s3_object_created_other_bucket.json")
+        assert not matches("s3_object_created_outside_incoming.json")
+        assert not matches("s3_object_deleted.json")
+    assert rule["Targets"][0]["Arn"].endswith(":function:analytics-on-object-created")
+
+
+def test_render_cli_prints_every_pipeline_as_json():
+    result = CliRunner().invoke(cli, ["aws", "render"])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.output)) == sorted(PIPELINES)
+    one = CliRunner().invoke(cli, ["aws", "render", "listings_weekly"])
+    assert (
+        json.loads(one.output)["emr_launch_event"]["steps"][0]["job"] == "listings_postprocessing"
+    )
+    unknown = CliRunner().invoke(cli, ["aws", "render", "nope"])
+    assert unknown.exit_code != 0 and "unknown pipeline 'nope'" in unknown.output

@@ -1,0 +1,98 @@
+"""`analytics package` is reproducible and self-contained; `analytics publish` uploads it (moto)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orchestration.errors import InputError
+from orchestration.package import PublishError, build_bundle, publish, read_bundle
+
+
+def tree_digest(folder: str) -> dict[str, str]:
+    digests = {}
+    for base, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(base, name)
+            with open(path, "rb") as handle:
+                digests[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+    return digests
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return build_bundle(str(tmp_path_factory.mktemp("bundle")))
+
+
+def test_same_sources_same_bytes(bundle, tmp_path):
+    again = build_bundle(str(tmp_path / "again"))
+    assert again.version == bundle.version
+    assert tree_digest(bundle.folder) == tree_digest(again.folder)
+
+
+def test_bundle_holds_code_job_scripts_and_dbt_project(bundle):
+    with zipfile.ZipFile(os.path.join(bundle.folder, "analytics.zip")) as archive:
+        names = set(archive.namelist())
+        assert {"spark_jobs/listings_postprocessing.py", "orchestration/pipelines.py"} <= names
+        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    for job in ("notification_attempted", "listings_postprocessing"):
+        script = Path(bundle.folder, "jobs", f"{job}.py").read_text()
+        assert f"from spark_jobs.{job} import main" in script
+    with zipfile.ZipFile(os.path.join(bundle.folder, "dbt_project.zip")) as archive:
+        names = set(archive.namelist())
+        assert "dbt_project/dbt_project.yml" in names
+        assert not [n for n in names if n.startswith(("dbt_project/target/", "dbt_project/logs/"))]
+
+
+def test_lambda_zip_imports_its_handlers_on_its_own(bundle, tmp_path):
+    """Unzipped as Lambda does, the handlers import with nothing but the zip and the standard
+    library on the path (boto3 is the Lambda runtime's; it is imported lazily)."""
+    target = tmp_path / "task"
+    with zipfile.ZipFile(os.path.join(bundle.folder, "lambda.zip")) as archive:
+        archive.extractall(target)
+    code = (
+        "import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p]; "
+        f"sys.path.insert(0, {str(target)!r}); "
+        "import orchestration.aws.handlers as h, ingestion.loader as l; "
+        "print(h.spark_job_names(), sorted(l.TABLES))"
+    )
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "listings_postprocessing" in done.stdout and "customers" in done.stdout
+
+
+def test_publish_uploads_the_bundle_and_its_version(bundle, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(
+            Bucket="analytics-code", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        keys = publish(read_bundle(bundle.folder), "analytics-code")
+        stored = {o["Key"] for o in s3.list_objects_v2(Bucket="analytics-code")["Contents"]}
+        body = s3.get_object(Bucket="analytics-code", Key="analytics/analytics.zip")["Body"].read()
+        with pytest.raises(PublishError, match="cannot publish to s3://missing-bucket/analytics/"):
+            publish(read_bundle(bundle.folder), "missing-bucket")
+    assert set(keys) == stored
+    expected = {*bundle.files, "manifest.json"}
+    assert {k.removeprefix("analytics/") for k in stored if "/versions/" not in k} == expected
+    assert {k.split("/", 3)[3] for k in stored if "/versions/" in k} == expected
+    assert hashlib.sha256(body).hexdigest() == bundle.files["analytics.zip"]
+    # the EMR steps read exactly these keys
+    assert "analytics/jobs/listings_postprocessing.py" in stored
+
+
+def test_publishing_without_a_bundle_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="run `analytics package"):
+        read_bundle(str(tmp_path))
