@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Target = Literal["local", "athena", "redshift", "postgres"]
@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(default=65536, ge=1024, validation_alias="MAX_RECORD_BYTES")
     task_retries: int = Field(default=1, ge=0, validation_alias="TASK_RETRIES")
     parallelism: int = Field(default=2, ge=1, validation_alias="PARALLELISM")
+    # A sharded task's share of the work: set by submit_batch_jobs (CURRENT_SHARD) or by an AWS
+    # Batch array job (AWS_BATCH_JOB_ARRAY_INDEX, as the Step Functions definitions submit them).
+    current_shard: int = Field(
+        default=0, ge=0, validation_alias=AliasChoices("CURRENT_SHARD", "AWS_BATCH_JOB_ARRAY_INDEX")
+    )
+    total_shards: int = Field(default=1, ge=1, validation_alias="TOTAL_SHARDS")
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> Settings:
+        if self.current_shard >= self.total_shards:
+            raise ValueError(
+                f"shard {self.current_shard} does not exist: TOTAL_SHARDS is {self.total_shards}"
+            )
+        return self
 
     @field_validator("lake_root")
     @classmethod

@@ -307,3 +307,21 @@ def test_render_cli_prints_every_pipeline_as_json():
     )
     unknown = CliRunner().invoke(cli, ["aws", "render", "nope"])
     assert unknown.exit_code != 0 and "unknown pipeline 'nope'" in unknown.output
+
+
+def test_a_sharded_task_is_an_array_job_whose_children_know_their_shard(monkeypatch):
+    from orchestration.aws.render import Naming, batch_state_machine, job_definition
+    from orchestration.settings import Settings
+
+    task = Task("stats", "spark", "stats", shards=4)
+    pipeline = Pipeline("social", "d", "date", (task,))
+    state = batch_state_machine(pipeline, Naming())["States"]["stats"]
+    assert state["Parameters"]["ArrayProperties"] == {"Size": 4}
+    environment = job_definition(pipeline, task, Naming())["containerProperties"]["environment"]
+    assert {"name": "TOTAL_SHARDS", "value": "4"} in environment
+    monkeypatch.setenv("TOTAL_SHARDS", "4")
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "3")
+    assert Settings().current_shard == 3
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "4")
+    with pytest.raises(ValueError, match="shard 4 does not exist"):
+        Settings()
