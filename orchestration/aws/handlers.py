@@ -220,6 +220,10 @@ class EmrStep(BaseModel):
     name: str | None = None
 
 
+EMR_RELEASE = "emr-7.5.0"
+EMR_IDLE_TIMEOUT_SECONDS = 3600
+
+
 class EmrInstances(BaseModel):
     model_config = ConfigDict(extra="forbid")
     master_type: str = Field(default="m5.xlarge", alias="masterType")
@@ -231,11 +235,13 @@ class EmrLaunchEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = Field(min_length=1, max_length=256)
     release_label: str = Field(
-        default="emr-7.5.0", alias="releaseLabel", pattern=r"^emr-\d+\.\d+\.\d+$"
+        default=EMR_RELEASE, alias="releaseLabel", pattern=r"^emr-\d+\.\d+\.\d+$"
     )
     steps: list[EmrStep] = Field(min_length=1)
     instances: EmrInstances = Field(default_factory=EmrInstances)
-    idle_timeout_seconds: int = Field(default=3600, ge=60, le=604800, alias="idleTimeoutSeconds")
+    idle_timeout_seconds: int = Field(
+        default=EMR_IDLE_TIMEOUT_SECONDS, ge=60, le=604800, alias="idleTimeoutSeconds"
+    )
     action_on_failure: Literal["TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE"] = Field(
         default="TERMINATE_CLUSTER", alias="actionOnFailure"
     )

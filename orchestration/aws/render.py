@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
-from orchestration.aws.handlers import EmrLaunchEvent, EmrStep, emr_step
+from orchestration.aws.handlers import (
+    EMR_IDLE_TIMEOUT_SECONDS,
+    EMR_RELEASE,
+    EmrInstances,
+    EmrLaunchEvent,
+    EmrStep,
+    emr_step,
+)
 from orchestration.pipelines import PIPELINES, Pipeline, Task
 
 # Batch retries only what a new attempt can fix (the host or the image pull); a task's own
@@ -29,7 +36,6 @@ SUBMIT_RETRY = {
     "MaxAttempts": 3,
     "BackoffRate": 2.0,
 }
-EMR_RELEASE = "emr-7.5.0"
 
 
 @dataclass(frozen=True)
@@ -166,23 +172,16 @@ def batch_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
             "Next": following,
             "Catch": catch,
         }
-    states["succeeded"] = {"Type": "Succeed"}
-    states["failed"] = {
-        "Type": "Fail",
-        "Error": f"{pipeline.name}.failed",
-        "Cause": "a task failed; see the execution history and the task's Batch log",
-    }
-    return {
-        "Comment": f"{pipeline.name}: {pipeline.description}",
-        "StartAt": names[0],
-        "States": states,
-    }
+    return _state_machine(
+        pipeline, names[0], states, "a task failed; see the execution history and its Batch log"
+    )
 
 
 def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
     """Create an ephemeral cluster, run the steps in order, terminate it; a failed step is caught
     and the cluster terminated before the execution fails."""
     order = list(TopologicalSorter(pipeline.graph()).static_order())
+    instances = EmrInstances()  # the same defaults as a cluster launched by launch_emr
     states: dict[str, Any] = {
         "create_cluster": {
             "Type": "Task",
@@ -200,16 +199,16 @@ def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
                         {
                             "InstanceFleetType": "MASTER",
                             "TargetOnDemandCapacity": 1,
-                            "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}],
+                            "InstanceTypeConfigs": [{"InstanceType": instances.master_type}],
                         },
                         {
                             "InstanceFleetType": "CORE",
-                            "TargetOnDemandCapacity": 2,
-                            "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}],
+                            "TargetOnDemandCapacity": instances.core_count,
+                            "InstanceTypeConfigs": [{"InstanceType": instances.core_type}],
                         },
                     ],
                 },
-                "AutoTerminationPolicy": {"IdleTimeout": 3600},
+                "AutoTerminationPolicy": {"IdleTimeout": EMR_IDLE_TIMEOUT_SECONDS},
             },
             "ResultSelector": {"ClusterId.$": "$.ClusterId"},
             "ResultPath": "$.cluster",
@@ -255,16 +254,24 @@ def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
     }
     states["terminate_cluster"] = {**terminate, "Next": "succeeded"}
     states["terminate_cluster_after_failure"] = {**terminate, "Next": "failed"}
-    states["succeeded"] = {"Type": "Succeed"}
-    states["failed"] = {
-        "Type": "Fail",
-        "Error": f"{pipeline.name}.failed",
-        "Cause": "a step failed; the cluster was terminated; see the EMR step log",
+    return _state_machine(
+        pipeline,
+        "create_cluster",
+        states,
+        "a step failed; the cluster was terminated; see the EMR step log",
+    )
+
+
+def _state_machine(pipeline: Pipeline, start: str, states: dict[str, Any], cause: str) -> dict:
+    """The definition around `states`, which end in `succeeded` or `failed` (with `cause`)."""
+    ending = {
+        "succeeded": {"Type": "Succeed"},
+        "failed": {"Type": "Fail", "Error": f"{pipeline.name}.failed", "Cause": cause},
     }
     return {
         "Comment": f"{pipeline.name}: {pipeline.description}",
-        "StartAt": "create_cluster",
-        "States": states,
+        "StartAt": start,
+        "States": {**states, **ending},
     }
 
 
@@ -295,38 +302,28 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
     if pipeline.schedule is None:
         return None
     if pipeline.platform == "emr":
-        target = {
-            "Id": "launch-emr",
-            "Arn": naming.lambda_arn("launch_emr"),
-            "InputTransformer": {
-                "InputPathsMap": {"time": "$.time"},
-                "InputTemplate": _template(
-                    {
-                        "launch": emr_launch_event(pipeline, naming),
-                        "scheduledTime": "<time>",
-                        "offset": pipeline.schedule_offset,
-                        "param": pipeline.param,
-                    }
-                ),
-            },
-        }
+        handler, payload = "launch_emr", {"launch": emr_launch_event(pipeline, naming)}
     else:
-        target = {
-            "Id": "start-workflow",
-            "Arn": naming.lambda_arn("start_workflow"),
-            "InputTransformer": {
-                "InputPathsMap": {"time": "$.time"},
-                "InputTemplate": _template(
-                    {
-                        "pipeline": pipeline.name,
-                        "stateMachineArn": naming.state_machine_arn(pipeline.name),
-                        "scheduledTime": "<time>",
-                        "offset": pipeline.schedule_offset,
-                        "param": pipeline.param,
-                    }
-                ),
-            },
+        handler = "start_workflow"
+        payload = {
+            "pipeline": pipeline.name,
+            "stateMachineArn": naming.state_machine_arn(pipeline.name),
         }
+    # EventBridge replaces "<time>" with the time the rule fired; the handler derives the run's
+    # date or month from it (orchestration.aws.handlers.scheduled_value).
+    schedule = {
+        "scheduledTime": "<time>",
+        "offset": pipeline.schedule_offset,
+        "param": pipeline.param,
+    }
+    target = {
+        "Id": handler.replace("_", "-"),
+        "Arn": naming.lambda_arn(handler),
+        "InputTransformer": {
+            "InputPathsMap": {"time": "$.time"},
+            "InputTemplate": json.dumps({**payload, **schedule}, sort_keys=True),
+        },
+    }
     return {
         "Name": naming.of(pipeline.name),
         "Description": pipeline.description,
@@ -334,11 +331,6 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
         "ScheduleExpression": pipeline.schedule,
         "Targets": [target],
     }
-
-
-def _template(value: dict[str, Any]) -> str:
-    # EventBridge replaces "<time>" (a quoted placeholder stays a JSON string).
-    return json.dumps(value, sort_keys=True)
 
 
 def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:

@@ -15,16 +15,7 @@ from moto import mock_aws
 
 from orchestration.errors import InputError
 from orchestration.package import PublishError, build_bundle, publish, read_bundle
-
-
-def tree_digest(folder: str) -> dict[str, str]:
-    digests = {}
-    for base, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(base, name)
-            with open(path, "rb") as handle:
-                digests[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
-    return digests
+from tests.digests import digest_tree
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +26,7 @@ def bundle(tmp_path_factory):
 def test_same_sources_same_bytes(bundle, tmp_path):
     again = build_bundle(str(tmp_path / "again"))
     assert again.version == bundle.version
-    assert tree_digest(bundle.folder) == tree_digest(again.folder)
+    assert digest_tree(bundle.folder) == digest_tree(again.folder)
 
 
 def test_bundle_holds_code_job_scripts_and_dbt_project(bundle):

@@ -3,22 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import gzip
-import hashlib
 import json
 import os
 
 from orchestration.generate import GenerateOptions, generate
 from orchestration.lake import Lake
-
-
-def digest_tree(root: str) -> dict[str, str]:
-    out = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as handle:
-                out[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
-    return out
+from tests.digests import digest_tree
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
