@@ -189,6 +189,26 @@ def _mirror(dataset_root: str, lake_root: str) -> None:
         os.symlink(os.path.join(dataset_root, zone), os.path.join(lake_root, zone))
 
 
+# Parquet written by the Spark jobs is never changed in place (a new version is swapped in by
+# renames), so a clone may share these zones' files; everything else (DuckDB files, run logs) is copied.
+_SHARED_ZONES = ("lake", "quarantine")
+
+
+def _clone(history_root: str, lake_root: str) -> None:
+    """A copy of the processed history to time the last day on, leaving the history at day D-1."""
+    shutil.rmtree(lake_root, ignore_errors=True)
+    os.makedirs(lake_root)
+    for entry in os.scandir(history_root):
+        target = os.path.join(lake_root, entry.name)
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir():
+            link = entry.name in _SHARED_ZONES
+            shutil.copytree(entry.path, target, copy_function=os.link if link else shutil.copy2)
+        else:
+            shutil.copy2(entry.path, target)
+
+
 def run_bench(
     settings: Settings, scale: int, days: int, seed: int, root: str, console: Console
 ) -> dict:
@@ -196,6 +216,7 @@ def run_bench(
     from ingestion.loader import load
     from ingestion.warehouse import DuckDBWarehouse
     from orchestration.generate import GenerateOptions, generate
+    from orchestration.history import load_state
     from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
     from orchestration.runner import Runner
     from spark_jobs.common.session import get_spark
@@ -232,6 +253,12 @@ def run_bench(
         )
 
     processed = Path(done_marker).read_text().split() if os.path.exists(done_marker) else []
+    if load_state(history_lake, ACE_DAILY.name, {"date": last_day.isoformat()}):
+        # A cache from an older bench that timed the last day in place: it is a rerun now.
+        console.print("history holds the last day already: rebuilding it …")
+        _mirror(dataset, history_lake.root)
+        load(customers, [DuckDBWarehouse(history_lake.warehouse_db)])
+        processed = []
     for index in range(days - 1):
         day = (BENCH_START + dt.timedelta(days=index)).isoformat()
         if day in processed:
@@ -256,14 +283,18 @@ def run_bench(
         [DuckDBWarehouse(warm_lake.warehouse_db)],
     )
     warm = runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
+    # Day D runs on a clone, so the cached history stays at day D-1 and every bench times a
+    # first run of day D, as production runs it (not a rerun).
+    timed_lake = Lake(os.path.join(dataset, "timed"))
+    _clone(history_lake.root, timed_lake.root)
     with RssSampler() as sampler:
         console.print(f"day {days} ({last_day}) with {days - 1} day(s) of history …")
         clock = time.perf_counter()
-        target = runner(history_lake).run(ACE_DAILY, {"date": last_day.isoformat()})
+        target = runner(timed_lake).run(ACE_DAILY, {"date": last_day.isoformat()})
         daily_seconds = time.perf_counter() - clock
         console.print(f"monthly export of {last_day:%Y-%m} …")
         monthly_start = time.time()
-        monthly = runner(history_lake).run(ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"})
+        monthly = runner(timed_lake).run(ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"})
         monthly_end = time.time()
         daily_peak = sampler.peak_mib(monthly_start - daily_seconds, monthly_start)
         console.print(f"day 1 alone ({BENCH_START}), a lake holding only that day …")

@@ -88,7 +88,7 @@ def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, 
                     else []
                 ),
             ],
-            "secrets": [{"name": "PII_SALT", "valueFrom": "${PiiSaltSecretArn}"}],
+            "secrets": [{"name": "PII_SALT", "valueFrom": "${PiiSaltSecret}"}],
         },
         "retryStrategy": {
             "attempts": BATCH_ATTEMPTS,

@@ -29,7 +29,7 @@ SUBSTITUTIONS = {
     "${LogBucket}": "analytics-logs",
     "${EmrServiceRole}": "EMR_DefaultRole",
     "${EmrJobFlowRole}": "EMR_EC2_DefaultRole",
-    "${PiiSaltSecretArn}": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pii-salt",
+    "${PiiSaltSecret}": "analytics/pii-salt",
 }
 
 

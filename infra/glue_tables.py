@@ -1,0 +1,121 @@
+"""The Glue tables of the curated lake (DESIGN §3, §8): the columns each job writes under
+`lake/<table>/dt=D/`, read by Athena through partition projection (no crawler, no
+`MSCK REPAIR`), and the usage events table Firehose converts JSON records against (§5.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingestion.loader import CUSTOMERS
+
+PROJECTION_START = "2020-01-01"
+# Column types of the warehouse tables (ingestion.loader) as Hive types.
+_WAREHOUSE_TYPES = {"text": "string", "bool": "boolean", "timestamp": "timestamp"}
+
+
+@dataclass(frozen=True)
+class GlueTable:
+    name: str
+    description: str
+    columns: tuple[tuple[str, str], ...]  # (name, Hive type)
+    partitions: tuple[str, ...] = ("dt",)
+    zone: str = "lake"
+
+
+CURATED = (
+    GlueTable(
+        "notification_attempts",
+        "Validated, deduplicated notification attempts per landing day; destination hashed.",
+        (
+            ("notification_id", "string"),
+            ("client_id", "string"),
+            ("customer_id", "string"),
+            ("experience_id", "string"),
+            ("channel", "string"),
+            ("destination_hash", "string"),
+            ("attempted_at", "timestamp"),
+        ),
+    ),
+    GlueTable(
+        "notification_receipts",
+        "Validated delivery receipts per landing day.",
+        (
+            ("notification_id", "string"),
+            ("status", "string"),
+            ("reported_at", "timestamp"),
+            ("provider", "string"),
+        ),
+    ),
+    GlueTable(
+        "experiences",
+        "Daily snapshot of experience configuration.",
+        (
+            ("experience_id", "string"),
+            ("client_id", "string"),
+            ("experience_name", "string"),
+            ("outcome", "string"),
+            ("updated_at", "timestamp"),
+        ),
+    ),
+    GlueTable(
+        "dim_customer",
+        "Daily replication of the warehouse table dim_customer.",
+        tuple((c.name, _WAREHOUSE_TYPES[c.kind]) for c in CUSTOMERS.columns),
+    ),
+    GlueTable(
+        "listings_neighbourhood_stats",
+        "Weekly listing price statistics per neighbourhood (EMR).",
+        (
+            ("neighbourhood", "string"),
+            ("listings", "bigint"),
+            ("min_price", "decimal(12,2)"),
+            ("median_price", "double"),
+            ("mean_price", "double"),
+            ("max_price", "decimal(12,2)"),
+            ("mean_availability_365", "double"),
+            ("available_share", "double"),
+        ),
+    ),
+)
+
+# Firehose converts each JSON record to Parquet against this table (unknown fields dropped) and
+# partitions by the record's event date and hour.
+USAGE_EVENTS = GlueTable(
+    "usage_events",
+    "Usage events delivered by Firehose (JSON converted to Parquet).",
+    (
+        ("id", "string"),
+        ("userid", "string"),
+        ("format", "string"),
+        ("timestamp", "timestamp"),
+    ),
+    partitions=("dt", "hour"),
+)
+
+TABLES = (*CURATED, USAGE_EVENTS)
+
+
+def projection_parameters(table: GlueTable, location: str) -> dict[str, str]:
+    """Athena partition projection: `dt` is a day since PROJECTION_START, `hour` 00-23.
+    `location` is the table's S3 prefix; the template keeps Athena's own `${dt}` markers."""
+    parameters = {
+        "classification": "parquet",
+        "projection.enabled": "true",
+        "projection.dt.type": "date",
+        "projection.dt.format": "yyyy-MM-dd",
+        "projection.dt.range": f"{PROJECTION_START},NOW",
+        "projection.dt.interval": "1",
+        "projection.dt.interval.unit": "DAYS",
+    }
+    template = f"{location}/dt=${{dt}}"
+    if "hour" in table.partitions:
+        parameters.update(
+            {
+                "projection.hour.type": "integer",
+                "projection.hour.range": "0,23",
+                "projection.hour.digits": "2",
+            }
+        )
+        template += "/hour=${hour}"
+    parameters["storage.location.template"] = template + "/"
+    return parameters

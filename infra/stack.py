@@ -1,0 +1,701 @@
+"""Every AWS resource of DESIGN §8 in one CDK stack. The jobs, schedules, triggers and state
+machines are not listed here: they are the documents `orchestration.aws.render` generates from the
+pipeline declarations, deployed as they are with their `${...}` placeholders filled in."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.glue_tables import TABLES, USAGE_EVENTS, GlueTable, projection_parameters
+from orchestration.aws.render import Naming, render_all
+from orchestration.pipelines import PIPELINES
+
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
+ABORT_MULTIPART_AFTER = cdk.Duration.days(7)
+HANDLERS = ("start_workflow", "launch_emr", "on_object_created")
+HANDLER_MODULE = "orchestration.aws.handlers"
+DATABASE = "analytics"
+FIREHOSE_STREAM = "usage-events"
+PII_SALT_SECRET = "analytics/pii-salt"
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
+
+
+def substitute(document: Any, values: dict[str, str]) -> Any:
+    """The rendered document with every string holding `${Name}` placeholders turned into an
+    `Fn::Sub` of the deployed values (names not in `values` fail here, not at deploy time)."""
+    if isinstance(document, dict):
+        return {key: substitute(value, values) for key, value in document.items()}
+    if isinstance(document, list):
+        return [substitute(value, values) for value in document]
+    if isinstance(document, str) and _PLACEHOLDER.search(document):
+        used = {name: values[name] for name in _PLACEHOLDER.findall(document)}
+        return cdk.Fn.sub(document, used)
+    return document
+
+
+def _pascal(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def cfn_properties(request: Any, data_keys: frozenset[str] = frozenset()) -> Any:
+    """An AWS API request (camelCase) as CloudFormation properties (PascalCase); the values of
+    `data_keys` (user maps such as tags and parameters) are kept as they are."""
+    if isinstance(request, dict):
+        return {
+            _pascal(key): value if key in data_keys else cfn_properties(value, data_keys)
+            for key, value in request.items()
+        }
+    if isinstance(request, list):
+        return [cfn_properties(value, data_keys) for value in request]
+    return request
+
+
+class AnalyticsStack(cdk.Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, lambda_zip: str, naming: Naming | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.naming = naming or Naming()
+        self.rendered = render_all(self.naming)
+
+        self.log_bucket = self._bucket("Logs", access_logs=False)
+        self.lake_bucket = self._bucket("Lake", versioned=True)
+        self.code_bucket = self._bucket("Code", versioned=True)
+        self.results_bucket = self._bucket("AthenaResults")
+        # S3 → EventBridge for the warehouse-load trigger (a bucket property: no custom resource).
+        lake_cfn = self.lake_bucket.node.default_child
+        lake_cfn.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
+
+        # The salt of the destination hash outlives any deployment (a new salt would change
+        # every hash): it is created once, out of the stack (README), and read by name.
+        self.pii_salt_name = cdk.CfnParameter(
+            self,
+            "PiiSaltSecretName",
+            default=PII_SALT_SECRET,
+            description="Secrets Manager secret holding PII_SALT (created before the first deploy)",
+        ).value_as_string
+        self.pii_salt = secretsmanager.Secret.from_secret_name_v2(
+            self, "PiiSalt", self.pii_salt_name
+        )
+        self.topic = sns.Topic(
+            self,
+            "Notifications",
+            topic_name=self.naming.of("notifications"),
+            master_key=_aws_managed_sns_key(self),
+            enforce_ssl=True,
+        )
+
+        self._glue()
+        self._athena()
+        self._firehose()
+        self._emr_roles()
+        self._batch()
+        self._lambdas(lambda_zip)
+        self._state_machines()
+        self._rules()
+        self._failure_alerts()
+
+    # --- storage -------------------------------------------------------------------------
+
+    def _bucket(self, name: str, versioned: bool = False, access_logs: bool = True) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=versioned,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.log_bucket if access_logs else None,
+            server_access_logs_prefix=f"s3/{name.lower()}/" if access_logs else None,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=ABORT_MULTIPART_AFTER,
+                ),
+                *(
+                    [s3.LifecycleRule(id="expire-noncurrent", noncurrent_version_expiration=cdk.Duration.days(30))]
+                    if versioned
+                    else []
+                ),
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _arn(self, service: str, resource: str) -> str:
+        return cdk.Fn.sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+    # --- catalog and query ---------------------------------------------------------------
+
+    def _glue(self) -> None:
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=DATABASE, description="Curated lake and dbt models (DESIGN §3, §7)"
+            ),
+        )
+        self.glue_tables: dict[str, glue.CfnTable] = {}
+        for table in TABLES:
+            self.glue_tables[table.name] = self._glue_table(table)
+
+    def _glue_table(self, table: GlueTable) -> glue.CfnTable:
+        location = cdk.Fn.join("", ["s3://", self.lake_bucket.bucket_name, f"/{table.zone}/{table.name}"])
+        parameters = projection_parameters(table, "LOCATION")
+        template = parameters.pop("storage.location.template")
+        parameters["storage.location.template"] = cdk.Fn.join(
+            "", [location, template.removeprefix("LOCATION")]
+        )
+        resource = glue.CfnTable(
+            self,
+            f"Table{_camel(table.name)}",
+            catalog_id=self.account,
+            database_name=DATABASE,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=table.name,
+                description=table.description,
+                table_type="EXTERNAL_TABLE",
+                parameters=parameters,
+                partition_keys=[
+                    glue.CfnTable.ColumnProperty(name=p, type="string") for p in table.partitions
+                ],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                    ),
+                    columns=[
+                        glue.CfnTable.ColumnProperty(name=name, type=kind)
+                        for name, kind in table.columns
+                    ],
+                ),
+            ),
+        )
+        resource.add_resource_dependency(self.database)
+        return resource
+
+    def _athena(self) -> None:
+        self.workgroup = athena.CfnWorkGroup(
+            self,
+            "WorkGroup",
+            name=DATABASE,
+            description="dbt (athena target) and analysts",
+            state="ENABLED",
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                bytes_scanned_cutoff_per_query=ATHENA_BYTES_SCANNED_CUTOFF,
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.results_bucket.bucket_name}/athena/",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_S3"
+                    ),
+                ),
+            ),
+        )
+
+    def _firehose(self) -> None:
+        """Usage events (§5.4): JSON records converted to Parquet against the Glue table,
+        partitioned by the record's event date and hour; failed records under quarantine/."""
+        role = iam.Role(
+            self, "FirehoseRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com")
+        )
+        self.lake_bucket.grant_read_write(role, f"{USAGE_EVENTS.zone}/{USAGE_EVENTS.name}/*")
+        self.lake_bucket.grant_read_write(role, "quarantine/events/*")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                resources=[self.lake_bucket.bucket_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+                resources=[
+                    self._arn("glue", "catalog"),
+                    self._arn("glue", f"database/{DATABASE}"),
+                    self._arn("glue", f"table/{DATABASE}/{USAGE_EVENTS.name}"),
+                ],
+            )
+        )
+        log_group = self._log_group("Firehose", f"/aws/kinesisfirehose/{FIREHOSE_STREAM}")
+        log_group.grant_write(role)
+        stream = firehose.CfnDeliveryStream(
+            self,
+            "UsageEvents",
+            delivery_stream_name=FIREHOSE_STREAM,
+            delivery_stream_type="DirectPut",
+            delivery_stream_encryption_configuration_input=firehose.CfnDeliveryStream.DeliveryStreamEncryptionConfigurationInputProperty(
+                key_type="AWS_OWNED_CMK"
+            ),
+            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=self.lake_bucket.bucket_arn,
+                role_arn=role.role_arn,
+                prefix=f"{USAGE_EVENTS.zone}/{USAGE_EVENTS.name}/"
+                "dt=!{partitionKeyFromQuery:dt}/hour=!{partitionKeyFromQuery:hour}/",
+                error_output_prefix="quarantine/events/!{firehose:error-output-type}/"
+                "dt=!{timestamp:yyyy-MM-dd}/",
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                    interval_in_seconds=300, size_in_m_bs=128
+                ),
+                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                    enabled=True, log_group_name=log_group.log_group_name, log_stream_name="delivery"
+                ),
+                dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
+                    enabled=True
+                ),
+                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
+                    enabled=True,
+                    processors=[
+                        firehose.CfnDeliveryStream.ProcessorProperty(
+                            type="MetadataExtraction",
+                            parameters=[
+                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                    parameter_name="MetadataExtractionQuery",
+                                    parameter_value="{dt: .timestamp[0:10], hour: .timestamp[11:13]}",
+                                ),
+                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                    parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"
+                                ),
+                            ],
+                        )
+                    ],
+                ),
+                data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
+                    enabled=True,
+                    input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
+                        deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
+                            open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty(
+                                case_insensitive=True
+                            )
+                        )
+                    ),
+                    output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
+                        serializer=firehose.CfnDeliveryStream.SerializerProperty(
+                            parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(
+                                compression="SNAPPY"
+                            )
+                        )
+                    ),
+                    schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
+                        catalog_id=self.account,
+                        database_name=DATABASE,
+                        table_name=USAGE_EVENTS.name,
+                        region=self.region,
+                        role_arn=role.role_arn,
+                        version_id="LATEST",
+                    ),
+                ),
+            ),
+        )
+        stream.node.add_dependency(role)
+        stream.add_resource_dependency(self.glue_tables[USAGE_EVENTS.name])
+
+    # --- compute -------------------------------------------------------------------------
+
+    def _emr_roles(self) -> None:
+        self.emr_service_role = iam.Role(
+            self,
+            "EmrServiceRole",
+            assumed_by=iam.ServicePrincipal("elasticmapreduce.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonEMRServicePolicy_v2"
+                )
+            ],
+        )
+        self.emr_instance_role = iam.Role(
+            self, "EmrInstanceRole", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")
+        )
+        self.lake_bucket.grant_read_write(self.emr_instance_role)
+        self.code_bucket.grant_read(self.emr_instance_role)
+        self.log_bucket.grant_write(self.emr_instance_role, "emr/*")
+        self.emr_instance_profile = iam.CfnInstanceProfile(
+            self, "EmrInstanceProfile", roles=[self.emr_instance_role.role_name]
+        )
+
+    def _batch(self) -> None:
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)
+            ],
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+        )
+        compute = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            "Compute",
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            maxv_cpus=32,
+            minv_cpus=0,
+            instance_types=[ec2.InstanceType("m6i.xlarge"), ec2.InstanceType("m6i.2xlarge")],
+            use_optimal_instance_classes=False,
+            service_role=iam.Role(
+                self,
+                "BatchServiceRole",
+                assumed_by=iam.ServicePrincipal("batch.amazonaws.com"),
+                managed_policies=[
+                    iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AWSBatchServiceRole"
+                    )
+                ],
+            ),
+        )
+        # The API's spelling (CDK writes "managed", which CloudFormation also accepts).
+        compute.node.default_child.add_property_override("Type", "MANAGED")
+        self.job_queue = batch.JobQueue(
+            self,
+            "JobQueue",
+            job_queue_name=self.naming.job_queue,
+            compute_environments=[
+                batch.OrderedComputeEnvironment(compute_environment=compute, order=1)
+            ],
+        )
+        # Ref of a compute environment is its ARN, as GetAtt is; Ref is what moto resolves.
+        self.job_queue.node.default_child.add_property_override(
+            "ComputeEnvironmentOrder.0.ComputeEnvironment", compute.node.default_child.ref
+        )
+        # Ref of a job queue is its ARN too (and the attribute moto knows).
+        self.job_queue_arn = self.job_queue.node.default_child.ref
+        self.job_role = iam.Role(
+            self, "JobRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+        )
+        self.lake_bucket.grant_read_write(self.job_role)
+        self.results_bucket.grant_read_write(self.job_role)
+        self.job_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[self._arn("athena", f"workgroup/{DATABASE}")],
+            )
+        )
+        self.job_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetDatabases",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:DeleteTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchCreatePartition",
+                    "glue:BatchDeletePartition",
+                ],
+                resources=[
+                    self._arn("glue", "catalog"),
+                    self._arn("glue", f"database/{DATABASE}"),
+                    self._arn("glue", f"table/{DATABASE}/*"),
+                ],
+            )
+        )
+        self.execution_role = iam.Role(
+            self, "JobExecutionRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+        )
+        self.pii_salt.grant_read(self.execution_role)
+        self.batch_logs = self._log_group("Batch", "/aws/batch/analytics")
+        self.batch_logs.grant_write(self.execution_role)
+
+        self.job_definitions: dict[str, batch.CfnJobDefinition] = {}
+        for pipeline, rendered in self.rendered.items():
+            for request in rendered.get("batch_job_definitions", []):
+                self.job_definitions[request["jobDefinitionName"]] = self._job_definition(
+                    pipeline, request
+                )
+
+    def _job_definition(self, pipeline: str, request: dict[str, Any]) -> batch.CfnJobDefinition:
+        properties = cfn_properties(
+            substitute(request, self._values()), frozenset({"parameters", "tags"})
+        )
+        container = properties["ContainerProperties"]
+        container["JobRoleArn"] = self.job_role.role_arn
+        container["ExecutionRoleArn"] = self.execution_role.role_arn
+        container["LogConfiguration"] = {
+            "LogDriver": "awslogs",
+            "Options": {
+                "awslogs-group": self.batch_logs.log_group_name,
+                "awslogs-stream-prefix": pipeline,
+            },
+        }
+        resource = batch.CfnJobDefinition(
+            self, f"Job{_camel(request['jobDefinitionName'])}", type=properties["Type"]
+        )
+        for key, value in properties.items():
+            if key != "Type":
+                resource.add_property_override(key, value)
+        return resource
+
+    # --- orchestration -------------------------------------------------------------------
+
+    def _values(self) -> dict[str, str]:
+        """What the rendered documents' `${...}` placeholders stand for in this stack."""
+        return {
+            "Region": cdk.Aws.REGION,
+            "AccountId": cdk.Aws.ACCOUNT_ID,
+            "LakeBucket": self.lake_bucket.bucket_name,
+            "CodeBucket": self.code_bucket.bucket_name,
+            "LogBucket": self.log_bucket.bucket_name,
+            "EmrServiceRole": self.emr_service_role.role_name,
+            "EmrJobFlowRole": self.emr_instance_profile.ref,
+            # Batch accepts a secret's name in `valueFrom` (same account and region).
+            "PiiSaltSecret": self.pii_salt_name,
+        }
+
+    def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
+        return logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            log_group_name=name,
+            retention=LOG_RETENTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _lambdas(self, lambda_zip: str) -> None:
+        code = lambda_.Code.from_asset(lambda_zip)
+        load_definition = self.naming.of("warehouse_load", "load")
+        environment = {
+            "start_workflow": {},
+            "launch_emr": {
+                "CODE_BUCKET": self.code_bucket.bucket_name,
+                "EMR_SERVICE_ROLE": self.emr_service_role.role_name,
+                "EMR_JOB_FLOW_ROLE": self.emr_instance_profile.ref,
+                "EMR_LOG_URI": f"s3://{self.log_bucket.bucket_name}/emr/",
+            },
+            "on_object_created": {
+                "BATCH_JOB_QUEUE": self.naming.job_queue,
+                "BATCH_JOB_DEFINITION": load_definition,
+                "LAKE_BUCKET": self.lake_bucket.bucket_name,
+            },
+        }
+        self.functions: dict[str, lambda_.Function] = {}
+        for handler in HANDLERS:
+            name = self.naming.of(handler)
+            self.functions[handler] = lambda_.Function(
+                self,
+                f"Fn{_camel(handler)}",
+                function_name=name,
+                runtime=lambda_.Runtime.PYTHON_3_11,
+                handler=f"{HANDLER_MODULE}.{handler}",
+                code=code,
+                timeout=cdk.Duration.seconds(30),
+                memory_size=256,
+                environment=environment[handler],
+                log_group=self._log_group(f"Fn{_camel(handler)}", f"/aws/lambda/{name}"),
+            )
+        self.functions["start_workflow"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[
+                    self._arn("states", f"stateMachine:{self.naming.of(p)}")
+                    for p, r in self.rendered.items()
+                    if "state_machine" in r
+                ],
+            )
+        )
+        self._allow_run_job_flow(self.functions["launch_emr"].role)
+        self.functions["on_object_created"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["batch:SubmitJob"],
+                resources=[
+                    self.job_queue_arn,
+                    self._arn("batch", f"job-definition/{load_definition}"),
+                    self._arn("batch", f"job-definition/{load_definition}:*"),
+                ],
+            )
+        )
+
+    def _allow_run_job_flow(self, role: iam.IRole) -> None:
+        # RunJobFlow has no resource-level permission; the roles it may pass are narrowed.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["elasticmapreduce:RunJobFlow"], resources=["*"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.emr_service_role.role_arn, self.emr_instance_role.role_arn],
+            )
+        )
+
+    def _state_machines(self) -> None:
+        self.state_machines: dict[str, sfn.CfnStateMachine] = {}
+        for pipeline, rendered in self.rendered.items():
+            if "state_machine" not in rendered:
+                continue
+            role = iam.Role(
+                self,
+                f"States{_camel(pipeline)}Role",
+                assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            )
+            if rendered["platform"] == "emr":
+                self._emr_state_machine_policy(role)
+            else:
+                self._batch_state_machine_policy(role, rendered)
+            definition = rendered["state_machine"]["definition"]
+            text = json.dumps(definition, sort_keys=True)
+            used = sorted(set(_PLACEHOLDER.findall(text)))
+            machine = sfn.CfnStateMachine(
+                self,
+                f"States{_camel(pipeline)}",
+                state_machine_name=rendered["state_machine"]["name"],
+                role_arn=role.role_arn,
+                definition_string=text,
+                definition_substitutions={name: self._values()[name] for name in used} or None,
+            )
+            machine.node.add_dependency(role)
+            self.state_machines[pipeline] = machine
+
+    def _batch_state_machine_policy(self, role: iam.Role, rendered: dict[str, Any]) -> None:
+        names = [d["jobDefinitionName"] for d in rendered["batch_job_definitions"]]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["batch:SubmitJob"],
+                resources=[
+                    self.job_queue_arn,
+                    *(self._arn("batch", f"job-definition/{n}") for n in names),
+                    *(self._arn("batch", f"job-definition/{n}:*") for n in names),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["batch:DescribeJobs", "batch:TerminateJob"],
+                resources=[self._arn("batch", "job/*")],
+            )
+        )
+        # submitJob.sync waits through this managed rule.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[self._arn("events", "rule/StepFunctionsGetEventsForBatchJobsRule")],
+            )
+        )
+
+    def _emr_state_machine_policy(self, role: iam.Role) -> None:
+        self._allow_run_job_flow(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:AddJobFlowSteps",
+                    "elasticmapreduce:DescribeStep",
+                    "elasticmapreduce:CancelSteps",
+                ],
+                resources=[self._arn("elasticmapreduce", "cluster/*")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    self._arn("events", f"rule/{name}")
+                    for name in (
+                        "StepFunctionsGetEventForEMRRunJobFlowRule",
+                        "StepFunctionsGetEventForEMRTerminateJobFlowsRule",
+                        "StepFunctionsGetEventForEMRAddJobFlowStepsRule",
+                    )
+                ],
+            )
+        )
+
+    def _rules(self) -> None:
+        """One EventBridge rule per scheduled or triggered pipeline, as rendered; its target is
+        the handler's function in this stack, allowed to be invoked by that rule only."""
+        functions_by_arn = {self.naming.lambda_arn(h): h for h in HANDLERS}
+        self.rules: dict[str, events.CfnRule] = {}
+        for pipeline, rendered in self.rendered.items():
+            rule = rendered["event_rule"]
+            if rule is None:
+                continue
+            targets = []
+            for target in rule["Targets"]:
+                function = self.functions[functions_by_arn[target["Arn"]]]
+                targets.append({**substitute(target, self._values()), "Arn": function.function_arn})
+            properties = substitute(
+                {k: v for k, v in rule.items() if k != "Targets"}, self._values()
+            )
+            resource = events.CfnRule(self, f"Rule{_camel(pipeline)}", state=rule["State"])
+            for key, value in {**properties, "Targets": targets}.items():
+                if key != "State":
+                    resource.add_property_override(key, value)
+            for target in rule["Targets"]:
+                handler = functions_by_arn[target["Arn"]]
+                lambda_.CfnPermission(
+                    self,
+                    f"Invoke{_camel(handler)}From{_camel(pipeline)}",
+                    action="lambda:InvokeFunction",
+                    function_name=self.functions[handler].function_name,
+                    principal="events.amazonaws.com",
+                    source_arn=resource.attr_arn,
+                )
+            self.rules[pipeline] = resource
+
+    def _failure_alerts(self) -> None:
+        """A failed, timed-out or aborted pipeline execution is published to the SNS topic."""
+        rule = events.Rule(
+            self,
+            "PipelineFailed",
+            rule_name=self.naming.of("pipeline_failed"),
+            description="A pipeline's state machine execution did not succeed.",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [m.ref for m in self.state_machines.values()],  # Ref is the ARN
+                },
+            ),
+        )
+        from aws_cdk import aws_events_targets as targets
+
+        rule.add_target(targets.SnsTopic(self.topic))
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[_\-]", name))
+
+
+def _aws_managed_sns_key(scope: Construct):
+    from aws_cdk import aws_kms as kms
+
+    return kms.Alias.from_alias_name(scope, "SnsKey", "alias/aws/sns")
+
+
+__all__ = ["AnalyticsStack", "PIPELINES", "cfn_properties", "substitute"]
