@@ -14,7 +14,7 @@ DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
 
-.PHONY: setup demo test bench lint format lock clean postgres
+.PHONY: setup demo test bench lint format lock clean postgres synth
 
 setup: $(STAMP)
 
@@ -46,6 +46,12 @@ postgres:
 bench: setup
 	$(BIN)/analytics bench --scale $(BENCH_SCALE) --days $(BENCH_DAYS)
 
+# CloudFormation template + assets of the CDK app (infra/) in cdk.out/, linted; `cdk deploy --app cdk.out`.
+synth: setup
+	$(BIN)/python -m infra.app --out cdk.out --bundle dist
+	@# cfn-lint exits with a bit mask: 2 = errors, 4 = warnings (printed, not failing), 1 = crash.
+	$(BIN)/cfn-lint cdk.out/Analytics.template.json; rc=$$?; test $$(( rc & 3 )) -eq 0
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,4 +65,4 @@ lock: setup
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
 
 clean:
-	rm -rf $(LAKE_ROOT) .pytest_cache .ruff_cache
+	rm -rf $(LAKE_ROOT) .pytest_cache .ruff_cache cdk.out dist

@@ -314,7 +314,7 @@ class AnalyticsStack(cdk.Stack):
                 ),
             ),
         )
-        stream.node.add_dependency(role)
+        stream.node.add_dependency(role.node.find_child("DefaultPolicy"))
         stream.add_resource_dependency(self.glue_tables[USAGE_EVENTS.name])
 
     # --- compute -------------------------------------------------------------------------
@@ -578,7 +578,7 @@ class AnalyticsStack(cdk.Stack):
                 definition_string=text,
                 definition_substitutions={name: self._values()[name] for name in used} or None,
             )
-            machine.node.add_dependency(role)
+            machine.node.add_dependency(role.node.find_child("DefaultPolicy"))
             self.state_machines[pipeline] = machine
 
     def _batch_state_machine_policy(self, role: iam.Role, rendered: dict[str, Any]) -> None:

@@ -1,0 +1,138 @@
+"""The synthesized template passes cfn-lint (the CloudFormation resource schemas) and deploys into
+an emulated account (moto), whose rules, targets, job definitions and functions are then read
+back with boto3. moto skips Glue, Athena and Firehose resources: test_stack.py covers them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orchestration.pipelines import PIPELINES
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's account
+
+
+def test_cfn_lint_finds_no_error(synthesized):
+    lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(lint), "--format", "parseable", str(synthesized.template_path)],
+        capture_output=True,
+        text=True,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line.split(" ")[0]]
+    # Exit status is a bit mask: 2 = errors, 4 = warnings, 8 = informational; 1 = lint crashed.
+    assert result.returncode & 3 == 0, result.stdout + result.stderr
+    assert errors == []
+
+
+def _publish_assets(outdir: Path, s3) -> int:
+    """What `cdk deploy` does before deploying: upload each file asset to its bucket and key."""
+    manifest = json.loads((outdir / "Analytics.assets.json").read_text())
+    uploaded = 0
+    for asset in manifest["files"].values():
+        for destination in asset["destinations"].values():
+            bucket = (
+                destination["bucketName"]
+                .replace("${AWS::AccountId}", ACCOUNT)
+                .replace("${AWS::Region}", REGION)
+            )
+            if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+                s3.create_bucket(
+                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+                )
+            s3.upload_file(str(outdir / asset["source"]["path"]), bucket, destination["objectKey"])
+            uploaded += 1
+    return uploaded
+
+
+@pytest.fixture(scope="module")
+def deployed(synthesized):
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with mock_aws(config={"batch": {"use_docker": False}}):
+            s3 = boto3.client("s3", region_name=REGION)
+            assert _publish_assets(synthesized.outdir, s3) >= 1
+            cloudformation = boto3.client("cloudformation", region_name=REGION)
+            cloudformation.create_stack(
+                StackName="Analytics",
+                TemplateBody=synthesized.template_path.read_text(),
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            )
+            yield cloudformation
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_stack_deploys(deployed):
+    [stack] = deployed.describe_stacks(StackName="Analytics")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+
+
+def test_deployed_rules_target_the_deployed_handlers(deployed):
+    events = boto3.client("events", region_name=REGION)
+    functions = {
+        f["FunctionName"]: f for f in boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
+    }
+    assert set(functions) == {
+        "analytics-start-workflow", "analytics-launch-emr", "analytics-on-object-created"
+    }
+    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+    expected_handler = {
+        "analytics-ace-daily": "analytics-start-workflow",
+        "analytics-ace-monthly": "analytics-start-workflow",
+        "analytics-listings-weekly": "analytics-launch-emr",
+        "analytics-warehouse-load": "analytics-on-object-created",
+    }
+    for rule, function in expected_handler.items():
+        pipeline = PIPELINES[rule.removeprefix("analytics-").replace("-", "_")]
+        assert rules[rule].get("ScheduleExpression") == pipeline.schedule
+        [target] = events.list_targets_by_rule(Rule=rule)["Targets"]
+        assert target["Arn"] == functions[function]["FunctionArn"]
+        assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    # The scheduled input names this account's state machine, its placeholders filled in.
+    [daily] = events.list_targets_by_rule(Rule="analytics-ace-daily")["Targets"]
+    payload = daily["InputTransformer"]["InputTemplate"]
+    assert f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:analytics-ace-daily" in payload
+    assert "${" not in payload
+
+
+def test_deployed_job_definitions_queue_and_state_machines(deployed):
+    batch = boto3.client("batch", region_name=REGION)
+    definitions = {
+        d["jobDefinitionName"]: d for d in batch.describe_job_definitions()["jobDefinitions"]
+    }
+    expected = {
+        f"analytics-{p.name}-{t.name}".replace("_", "-")
+        for p in PIPELINES.values()
+        if p.platform == "batch"
+        for t in p.tasks
+    }
+    assert set(definitions) == expected
+    load = definitions["analytics-warehouse-load-load"]["containerProperties"]
+    assert load["command"][-3:] == ["Ref::uri", "--task", "load"]
+    lake = [e["value"] for e in load["environment"] if e["name"] == "LAKE_ROOT"]
+    assert lake[0].startswith("s3://") and "${" not in lake[0]
+    [queue] = batch.describe_job_queues()["jobQueues"]
+    assert queue["jobQueueName"] == "analytics-jobs"
+    machines = boto3.client("stepfunctions", region_name=REGION).list_state_machines()
+    assert {m["name"] for m in machines["stateMachines"]} == {
+        "analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"
+    }

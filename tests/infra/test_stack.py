@@ -1,0 +1,292 @@
+"""What the synthesized template must hold (DESIGN §8), checked with CDK assertions and by reading
+the template: storage locked down, least-privilege IAM, every pipeline wired to its handler."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from orchestration.pipelines import PIPELINES
+
+# Actions that take no resource-level permission in IAM: `"Resource": "*"` is the narrowest there.
+WILDCARD_ONLY_ACTIONS = {"elasticmapreduce:RunJobFlow"}
+HANDLER = "orchestration.aws.handlers.{}"
+
+
+@pytest.fixture(scope="module")
+def template(synthesized) -> Template:
+    return Template.from_json(synthesized.template)
+
+
+def _logical_id(ref: dict) -> str:
+    return ref["Ref"] if "Ref" in ref else ref["Fn::GetAtt"][0]
+
+
+def test_buckets_are_encrypted_private_and_abort_stale_uploads(template, synthesized):
+    buckets = synthesized.resources("AWS::S3::Bucket")
+    assert len(buckets) == 4  # lake, code, logs, Athena results
+    template.all_resources_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                                "Status": "Enabled",
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_every_bucket_refuses_requests_without_tls(synthesized):
+    tls_only = set()
+    for policy in synthesized.resources("AWS::S3::BucketPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if (
+                statement["Effect"] == "Deny"
+                and statement["Action"] == "s3:*"
+                and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            ):
+                tls_only.add(_logical_id(policy["Properties"]["Bucket"]))
+    assert tls_only == set(synthesized.resources("AWS::S3::Bucket"))
+
+
+def _statements(synthesized):
+    for name, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield name, statement
+    for name, role in synthesized.resources("AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            for statement in inline["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_iam_has_no_wildcard_action_and_wildcard_resources_only_where_iam_offers_nothing_narrower(
+    synthesized,
+):
+    seen = 0
+    for name, statement in _statements(synthesized):
+        seen += 1
+        actions = _as_list(statement["Action"])
+        assert "*" not in actions, name
+        assert not [a for a in actions if a.endswith(":*")], (name, actions)
+        if "*" in _as_list(statement.get("Resource", [])):
+            assert set(actions) <= WILDCARD_ONLY_ACTIONS, (name, actions)
+    assert seen > 20
+
+
+def _function_by_handler(synthesized, handler: str) -> str:
+    [name] = [
+        k
+        for k, f in synthesized.resources("AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == HANDLER.format(handler)
+    ]
+    return name
+
+
+def test_one_rule_per_scheduled_pipeline_targets_its_handler_which_only_that_rule_may_invoke(
+    synthesized,
+):
+    rules = synthesized.resources("AWS::Events::Rule")
+    permissions = synthesized.resources("AWS::Lambda::Permission").values()
+    scheduled = [p for p in PIPELINES.values() if p.schedule]
+    assert len(scheduled) == 3
+    for pipeline in scheduled:
+        matching = [
+            k
+            for k, r in rules.items()
+            if r["Properties"].get("ScheduleExpression") == pipeline.schedule
+        ]
+        assert len(matching) == 1, pipeline.name
+        rule = rules[matching[0]]["Properties"]
+        handler = "launch_emr" if pipeline.platform == "emr" else "start_workflow"
+        function = _function_by_handler(synthesized, handler)
+        [target] = rule["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+        # The input names the pipeline (or its EMR launch) and the date the schedule stands for.
+        text = json.dumps(target["InputTransformer"]["InputTemplate"])
+        assert "<time>" in text and pipeline.schedule_offset in text
+        assert (pipeline.name in text) or (pipeline.name.replace("_", "-") in text)
+        assert [
+            p
+            for p in permissions
+            if p["Properties"]["SourceArn"] == {"Fn::GetAtt": [matching[0], "Arn"]}
+            and p["Properties"]["FunctionName"] == {"Ref": function}
+            and p["Properties"]["Principal"] == "events.amazonaws.com"
+        ]
+
+
+def test_s3_trigger_rule_sends_lake_object_created_events_to_the_loader_handler(synthesized):
+    rules = synthesized.resources("AWS::Events::Rule").values()
+    [rule] = [
+        r["Properties"]
+        for r in rules
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
+    ]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "incoming/"}]
+    [lake] = [
+        k
+        for k, b in synthesized.resources("AWS::S3::Bucket").items()
+        if b["Properties"].get("NotificationConfiguration")
+    ]
+    assert lake.startswith("Lake")
+    assert json.dumps(pattern["detail"]["bucket"]["name"]).count(lake) == 1
+    function = _function_by_handler(synthesized, "on_object_created")
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    environment = synthesized.resources("AWS::Lambda::Function")[function]["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert environment["BATCH_JOB_DEFINITION"] == "analytics-warehouse-load-load"
+    assert environment["BATCH_JOB_QUEUE"] == "analytics-jobs"
+
+
+def test_a_job_definition_per_batch_task_running_that_task(synthesized):
+    definitions = {
+        d["Properties"]["JobDefinitionName"]: d["Properties"]
+        for d in synthesized.resources("AWS::Batch::JobDefinition").values()
+    }
+    expected = {
+        f"analytics-{p.name}-{t.name}".replace("_", "-"): (p, t)
+        for p in PIPELINES.values()
+        if p.platform == "batch"
+        for t in p.tasks
+    }
+    assert set(definitions) == set(expected)
+    for name, (pipeline, task) in expected.items():
+        container = definitions[name]["ContainerProperties"]
+        assert container["Command"] == [
+            "analytics", "run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}",
+            "--task", task.name,
+        ]
+        assert {"Type": "VCPU", "Value": str(task.vcpus)} in container["ResourceRequirements"]
+        assert container["JobRoleArn"]["Fn::GetAtt"][0].startswith("JobRole")
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert [s["Name"] for s in container["Secrets"]] == ["PII_SALT"]
+        assert definitions[name]["RetryStrategy"]["Attempts"] == 3
+
+
+def test_state_machines_are_the_rendered_definitions(synthesized):
+    from orchestration.aws.render import render_all
+
+    machines = {
+        m["Properties"]["StateMachineName"]: m["Properties"]
+        for m in synthesized.resources("AWS::StepFunctions::StateMachine").values()
+    }
+    rendered = {
+        r["state_machine"]["name"]: r["state_machine"]["definition"]
+        for r in render_all().values()
+        if "state_machine" in r
+    }
+    assert set(machines) == {"analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"}
+    for name, definition in rendered.items():
+        assert json.loads(machines[name]["DefinitionString"]) == definition
+    emr = machines["analytics-listings-weekly"]["DefinitionSubstitutions"]
+    assert set(emr) == {"CodeBucket", "EmrJobFlowRole", "EmrServiceRole", "LogBucket"}
+
+
+def test_glue_tables_project_their_partitions(synthesized):
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in synthesized.resources("AWS::Glue::Table").values()
+    }
+    assert set(tables) == {
+        "notification_attempts", "notification_receipts", "experiences", "dim_customer",
+        "listings_neighbourhood_stats", "usage_events",
+    }
+    for name, table in tables.items():
+        parameters = table["Parameters"]
+        assert parameters["projection.enabled"] == "true"
+        assert parameters["projection.dt.type"] == "date"
+        template = json.dumps(parameters["storage.location.template"])
+        assert f"/{name}/dt=${{dt}}" in template
+        assert [k["Name"] for k in table["PartitionKeys"]][0] == "dt"
+        serde = table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+        assert serde.endswith("ParquetHiveSerDe")
+    assert "hour=${hour}" in json.dumps(tables["usage_events"]["Parameters"])
+
+
+def test_firehose_converts_to_parquet_partitions_by_event_time_and_quarantines_errors(template):
+    template.has_resource_properties(
+        "AWS::KinesisFirehose::DeliveryStream",
+        {
+            "ExtendedS3DestinationConfiguration": Match.object_like(
+                {
+                    "Prefix": Match.string_like_regexp(
+                        r"^lake/usage_events/dt=!\{partitionKeyFromQuery:dt\}/hour="
+                    ),
+                    "ErrorOutputPrefix": Match.string_like_regexp(r"^quarantine/events/"),
+                    "DataFormatConversionConfiguration": Match.object_like(
+                        {
+                            "Enabled": True,
+                            "SchemaConfiguration": Match.object_like(
+                                {"DatabaseName": "analytics", "TableName": "usage_events"}
+                            ),
+                        }
+                    ),
+                    "DynamicPartitioningConfiguration": {"Enabled": True},
+                }
+            )
+        },
+    )
+
+
+def test_athena_workgroup_caps_bytes_scanned_and_enforces_its_settings(template):
+    template.has_resource_properties(
+        "AWS::Athena::WorkGroup",
+        {
+            "Name": "analytics",
+            "WorkGroupConfiguration": Match.object_like(
+                {
+                    "BytesScannedCutoffPerQuery": 100 * 2**30,
+                    "EnforceWorkGroupConfiguration": True,
+                }
+            ),
+        },
+    )
+
+
+def test_every_log_group_has_a_retention_and_every_function_logs_to_one(synthesized):
+    groups = synthesized.resources("AWS::Logs::LogGroup")
+    assert groups and all(g["Properties"]["RetentionInDays"] == 90 for g in groups.values())
+    for function in synthesized.resources("AWS::Lambda::Function").values():
+        assert function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups
+
+
+def test_sns_topic_is_encrypted_and_receives_failed_executions(synthesized):
+    [(topic, properties)] = [
+        (k, t["Properties"]) for k, t in synthesized.resources("AWS::SNS::Topic").items()
+    ]
+    assert "alias/aws/sns" in json.dumps(properties["KmsMasterKeyId"])
+    failed = [
+        r["Properties"]
+        for r in synthesized.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.states"]
+    ]
+    assert len(failed) == 1
+    assert failed[0]["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert failed[0]["Targets"][0]["Arn"] == {"Ref": topic}
