@@ -12,3 +12,6 @@
 {% macro duckdb__materialized_cte() -%}materialized{%- endmacro %}
 
 {% macro postgres__materialized_cte() -%}materialized{%- endmacro %}
+
+{#- Redshift has no MATERIALIZED keyword (it would inherit the PostgreSQL one). -#}
+{% macro redshift__materialized_cte() -%}{%- endmacro %}

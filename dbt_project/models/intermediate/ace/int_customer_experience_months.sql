@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        on_schema_change='append_new_columns',
-        incremental_strategy='delete+insert',
-        unique_key='billing_month',
-    )
-}}
+{{ config(**incremental_by('billing_month')) }}
 
 {#
     The month's notifications summed once per (client, billing month, customer, experience): the
@@ -26,13 +19,14 @@ final as (
 
     select
         client_id,
-        billing_month,
+        {{ partition_first('billing_month') }}
         customer_id,
         experience_id,
         count(*) as notifications_attempted,
         count(delivered_at) as notifications_delivered,
         min(delivered_at) as first_delivered_at,
         max(delivered_at) as last_delivered_at
+        {{ partition_last('billing_month') }}
 
     from notifications
     group by client_id, billing_month, customer_id, experience_id

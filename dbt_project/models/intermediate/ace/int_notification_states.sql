@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        on_schema_change='append_new_columns',
-        incremental_strategy='delete+insert',
-        unique_key='notification_id',
-    )
-}}
+{{ config(**incremental_by('notification_id')) }}
 
 {#-
     One row per notification_id ever seen in attempts or receipts, folded day by day: a daily run

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        on_schema_change='append_new_columns',
-        incremental_strategy='delete+insert',
-        unique_key='customer_id',
-    )
-}}
+{{ config(**incremental_by('customer_id')) }}
 
 {#-
     The latest record per customer_id, kept up to date one replicated snapshot at a time: the same

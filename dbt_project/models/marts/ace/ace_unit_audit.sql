@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        on_schema_change='append_new_columns',
-        incremental_strategy='delete+insert',
-        unique_key='billing_month',
-    )
-}}
+{{ config(**incremental_by('billing_month')) }}
 
 -- depends_on: {{ ref('int_notification_states') }}
 
@@ -64,7 +57,7 @@ final as (
 
     select
         client_id,
-        billing_month,
+        {{ partition_first('billing_month') }}
         customer_id,
         notifications_attempted,
         notifications_delivered,
@@ -75,6 +68,7 @@ final as (
         is_customer_known as customer_known,
         reason = 'qualified' as qualifies,
         reason
+        {{ partition_last('billing_month') }}
 
     from classified
 

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        on_schema_change='append_new_columns',
-        incremental_strategy='delete+insert',
-        unique_key='billing_month',
-    )
-}}
+{{ config(**incremental_by('billing_month')) }}
 
 -- depends_on: {{ ref('int_notification_states') }}
 
@@ -54,11 +47,12 @@ final as (
 
     select
         qualifying_deliveries.client_id,
-        qualifying_deliveries.billing_month,
+        {{ partition_first('qualifying_deliveries.billing_month') }}
         coalesce(experiences.outcome, 'unknown') as outcome,
         qualifying_deliveries.experience_id,
         count(distinct qualifying_deliveries.customer_id) as ace_units,
         sum(qualifying_deliveries.notifications_delivered) as notifications_delivered
+        {{ partition_last('qualifying_deliveries.billing_month') }}
 
     from qualifying_deliveries
     left join experiences
