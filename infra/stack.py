@@ -33,7 +33,10 @@ ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
 ABORT_MULTIPART_AFTER = cdk.Duration.days(7)
 HANDLERS = ("start_workflow", "launch_emr", "on_object_created")
 HANDLER_MODULE = "orchestration.aws.handlers"
-DATABASE = "analytics"
+# Glue databases: the curated lake (dbt's sources, LAKE_SCHEMA) and the dbt models (ATHENA_SCHEMA).
+LAKE_DATABASE = "lake"
+MODELS_DATABASE = "analytics"
+WORKGROUP = "analytics"
 FIREHOSE_STREAM = "usage-events"
 PII_SALT_SECRET = "analytics/pii-salt"
 
@@ -153,10 +156,18 @@ class AnalyticsStack(cdk.Stack):
     def _glue(self) -> None:
         self.database = glue.CfnDatabase(
             self,
-            "Database",
+            "LakeDatabase",
             catalog_id=self.account,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=DATABASE, description="Curated lake and dbt models (DESIGN §3, §7)"
+                name=LAKE_DATABASE, description="Curated lake: the dbt sources (DESIGN §3)"
+            ),
+        )
+        glue.CfnDatabase(
+            self,
+            "ModelsDatabase",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=MODELS_DATABASE, description="Tables and views dbt builds (DESIGN §7)"
             ),
         )
         self.glue_tables: dict[str, glue.CfnTable] = {}
@@ -174,7 +185,7 @@ class AnalyticsStack(cdk.Stack):
             self,
             f"Table{_camel(table.name)}",
             catalog_id=self.account,
-            database_name=DATABASE,
+            database_name=LAKE_DATABASE,
             table_input=glue.CfnTable.TableInputProperty(
                 name=table.name,
                 description=table.description,
@@ -204,7 +215,7 @@ class AnalyticsStack(cdk.Stack):
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",
-            name=DATABASE,
+            name=WORKGROUP,
             description="dbt (athena target) and analysts",
             state="ENABLED",
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
@@ -239,8 +250,8 @@ class AnalyticsStack(cdk.Stack):
                 actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
                 resources=[
                     self._arn("glue", "catalog"),
-                    self._arn("glue", f"database/{DATABASE}"),
-                    self._arn("glue", f"table/{DATABASE}/{USAGE_EVENTS.name}"),
+                    self._arn("glue", f"database/{LAKE_DATABASE}"),
+                    self._arn("glue", f"table/{LAKE_DATABASE}/{USAGE_EVENTS.name}"),
                 ],
             )
         )
@@ -305,7 +316,7 @@ class AnalyticsStack(cdk.Stack):
                     ),
                     schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
                         catalog_id=self.account,
-                        database_name=DATABASE,
+                        database_name=LAKE_DATABASE,
                         table_name=USAGE_EVENTS.name,
                         region=self.region,
                         role_arn=role.role_arn,
@@ -401,7 +412,7 @@ class AnalyticsStack(cdk.Stack):
                     "athena:StopQueryExecution",
                     "athena:GetWorkGroup",
                 ],
-                resources=[self._arn("athena", f"workgroup/{DATABASE}")],
+                resources=[self._arn("athena", f"workgroup/{WORKGROUP}")],
             )
         )
         self.job_role.add_to_policy(
@@ -421,8 +432,8 @@ class AnalyticsStack(cdk.Stack):
                 ],
                 resources=[
                     self._arn("glue", "catalog"),
-                    self._arn("glue", f"database/{DATABASE}"),
-                    self._arn("glue", f"table/{DATABASE}/*"),
+                    *(self._arn("glue", f"database/{d}") for d in (LAKE_DATABASE, MODELS_DATABASE)),
+                    *(self._arn("glue", f"table/{d}/*") for d in (LAKE_DATABASE, MODELS_DATABASE)),
                 ],
             )
         )

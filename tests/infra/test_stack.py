@@ -210,6 +210,16 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
 
 
 def test_glue_tables_project_their_partitions(synthesized):
+    databases = {
+        d["Properties"]["DatabaseInput"]["Name"]
+        for d in synthesized.resources("AWS::Glue::Database").values()
+    }
+    # dbt reads its sources from LAKE_SCHEMA and builds into ATHENA_SCHEMA (profiles.yml defaults).
+    assert databases == {"lake", "analytics"}
+    tables_databases = {
+        t["Properties"]["DatabaseName"] for t in synthesized.resources("AWS::Glue::Table").values()
+    }
+    assert tables_databases == {"lake"}
     tables = {
         t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
         for t in synthesized.resources("AWS::Glue::Table").values()
@@ -244,7 +254,7 @@ def test_firehose_converts_to_parquet_partitions_by_event_time_and_quarantines_e
                         {
                             "Enabled": True,
                             "SchemaConfiguration": Match.object_like(
-                                {"DatabaseName": "analytics", "TableName": "usage_events"}
+                                {"DatabaseName": "lake", "TableName": "usage_events"}
                             ),
                         }
                     ),
