@@ -120,6 +120,13 @@ class AnalyticsStack(cdk.Stack):
         self._state_machines()
         self._rules()
         self._failure_alerts()
+        for name, value in {
+            "LakeBucket": self.lake_bucket.bucket_name,
+            "CodeBucket": self.code_bucket.bucket_name,
+            "AthenaResultsBucket": self.results_bucket.bucket_name,
+            "NotificationsTopic": self.topic.topic_arn,
+        }.items():
+            cdk.CfnOutput(self, name, value=value)
 
     # --- storage -------------------------------------------------------------------------
 

@@ -209,3 +209,26 @@ def test_user_mistakes_get_one_line_errors(tmp_path, args, message):
     assert done.returncode != 0
     assert message in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+# Arrow types of the Parquet the jobs write, as the Hive types a Glue table declares.
+HIVE_TYPES = {"string": "string", "large_string": "string", "bool": "boolean", "int64": "bigint",
+              "double": "double", "timestamp[us]": "timestamp", "timestamp[ns]": "timestamp"}
+
+
+def test_glue_tables_declare_the_columns_the_jobs_write(built_lake):
+    """Athena reads the lake through infra/glue_tables.py: its columns must be what is on disk."""
+    import pyarrow.parquet as pq
+
+    from infra.glue_tables import CURATED
+
+    checked = 0
+    for table in CURATED:
+        files = sorted(glob.glob(os.path.join(built_lake, "lake", table.name, "dt=*", "*.parquet")))
+        if not files:
+            continue  # listings are written by the weekly EMR pipeline (tests/unit/test_listings.py)
+        schema = pq.read_schema(files[0])
+        on_disk = [(f.name, HIVE_TYPES.get(str(f.type), str(f.type))) for f in schema]
+        assert on_disk == list(table.columns), table.name
+        checked += 1
+    assert checked == 4

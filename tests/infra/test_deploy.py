@@ -84,6 +84,9 @@ def deployed(synthesized):
 def test_stack_deploys(deployed):
     [stack] = deployed.describe_stacks(StackName="Analytics")["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    buckets = {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
+    assert {outputs["LakeBucket"], outputs["CodeBucket"], outputs["AthenaResultsBucket"]} <= buckets
 
 
 def test_deployed_rules_target_the_deployed_handlers(deployed):
