@@ -63,8 +63,11 @@ def test_bench_smoke(tmp_path):
             f"select count(*) from '{dataset}/duckdb_stick/{job}/accepted.parquet'"
         ).fetchall()
         spark = duckdb.sql(
-            f"select count(*) from '{dataset}/history/lake/{table}/dt=2026-01-02/*.parquet'"
+            f"select count(*) from '{dataset}/timed/lake/{table}/dt=2026-01-02/*.parquet'"
         ).fetchall()
         assert stick == spark
+        # The timed day ran on a clone: the cached history still ends the day before.
+        assert os.path.isdir(f"{dataset}/history/lake/{table}/dt=2026-01-01")
+        assert not os.path.exists(f"{dataset}/history/lake/{table}/dt=2026-01-02")
     assert report["incremental_ratio"] > 0 and report["daily_pipeline_peak_rss_mib"] > 0
     assert "whole daily pipeline" in done.stderr + done.stdout
