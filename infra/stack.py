@@ -13,9 +13,11 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -26,7 +28,6 @@ from constructs import Construct
 
 from infra.glue_tables import TABLES, USAGE_EVENTS, GlueTable, projection_parameters
 from orchestration.aws.render import Naming, render_all
-from orchestration.pipelines import PIPELINES
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
@@ -115,6 +116,7 @@ class AnalyticsStack(cdk.Stack):
         self._athena()
         self._firehose()
         self._emr_roles()
+        self.values = self._placeholder_values()
         self._batch()
         self._lambdas(lambda_zip)
         self._state_machines()
@@ -460,7 +462,7 @@ class AnalyticsStack(cdk.Stack):
 
     def _job_definition(self, pipeline: str, request: dict[str, Any]) -> batch.CfnJobDefinition:
         properties = cfn_properties(
-            substitute(request, self._values()), frozenset({"parameters", "tags"})
+            substitute(request, self.values), frozenset({"parameters", "tags"})
         )
         container = properties["ContainerProperties"]
         container["JobRoleArn"] = self.job_role.role_arn
@@ -482,7 +484,7 @@ class AnalyticsStack(cdk.Stack):
 
     # --- orchestration -------------------------------------------------------------------
 
-    def _values(self) -> dict[str, str]:
+    def _placeholder_values(self) -> dict[str, str]:
         """What the rendered documents' `${...}` placeholders stand for in this stack."""
         return {
             "Region": cdk.Aws.REGION,
@@ -594,7 +596,7 @@ class AnalyticsStack(cdk.Stack):
                 state_machine_name=rendered["state_machine"]["name"],
                 role_arn=role.role_arn,
                 definition_string=text,
-                definition_substitutions={name: self._values()[name] for name in used} or None,
+                definition_substitutions={name: self.values[name] for name in used} or None,
             )
             machine.node.add_dependency(role.node.find_child("DefaultPolicy"))
             self.state_machines[pipeline] = machine
@@ -665,9 +667,9 @@ class AnalyticsStack(cdk.Stack):
             targets = []
             for target in rule["Targets"]:
                 function = self.functions[functions_by_arn[target["Arn"]]]
-                targets.append({**substitute(target, self._values()), "Arn": function.function_arn})
+                targets.append({**substitute(target, self.values), "Arn": function.function_arn})
             properties = substitute(
-                {k: v for k, v in rule.items() if k != "Targets"}, self._values()
+                {k: v for k, v in rule.items() if k != "Targets"}, self.values
             )
             resource = events.CfnRule(self, f"Rule{_camel(pipeline)}", state=rule["State"])
             for key, value in {**properties, "Targets": targets}.items():
@@ -701,8 +703,6 @@ class AnalyticsStack(cdk.Stack):
                 },
             ),
         )
-        from aws_cdk import aws_events_targets as targets
-
         rule.add_target(targets.SnsTopic(self.topic))
 
 
@@ -710,10 +710,6 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[_\-]", name))
 
 
-def _aws_managed_sns_key(scope: Construct):
-    from aws_cdk import aws_kms as kms
-
+def _aws_managed_sns_key(scope: Construct) -> kms.IAlias:
     return kms.Alias.from_alias_name(scope, "SnsKey", "alias/aws/sns")
 
-
-__all__ = ["AnalyticsStack", "PIPELINES", "cfn_properties", "substitute"]

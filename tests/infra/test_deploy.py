@@ -5,7 +5,6 @@ back with boto3. moto skips Glue, Athena and Firehose resources: test_stack.py c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,14 +54,13 @@ def _publish_assets(outdir: Path, s3) -> int:
 
 @pytest.fixture(scope="module")
 def deployed(synthesized):
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
+            patch.setenv(key, value)
         with mock_aws(config={"batch": {"use_docker": False}}):
             s3 = boto3.client("s3", region_name=REGION)
             assert _publish_assets(synthesized.outdir, s3) >= 1
@@ -73,12 +71,6 @@ def deployed(synthesized):
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             )
             yield cloudformation
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_stack_deploys(deployed):
