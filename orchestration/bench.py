@@ -207,6 +207,8 @@ def _clone(history_root: str, lake_root: str) -> None:
             shutil.copytree(entry.path, target, copy_function=os.link if link else shutil.copy2)
         else:
             shutil.copy2(entry.path, target)
+    # The copied database (GBs at scale) is flushed now, not written back during the timed run.
+    os.sync()
 
 
 def run_bench(

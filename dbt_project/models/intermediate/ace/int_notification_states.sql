@@ -33,12 +33,8 @@ receipts as {{ materialized_cte() }} (
 previous as {{ materialized_cte() }} (
 
     {% if daily %}
-    select * from {{ this }}
-    where notification_id in (
-        select notification_id from attempts
-        union all
-        select notification_id from receipts
-    )
+    {{ rows_with_keys(this, 'notification_id',
+        'select notification_id from attempts union all select notification_id from receipts') }}
     {% else %}
     select 1 as nothing
     {% endif %}
