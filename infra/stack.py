@@ -76,7 +76,11 @@ def cfn_properties(request: Any, data_keys: frozenset[str] = frozenset()) -> Any
 
 class AnalyticsStack(cdk.Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, lambda_zip: str, naming: Naming | None = None,
+        self,
+        scope: Construct,
+        construct_id: str,
+        lambda_zip: str,
+        naming: Naming | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -149,7 +153,12 @@ class AnalyticsStack(cdk.Stack):
                     abort_incomplete_multipart_upload_after=ABORT_MULTIPART_AFTER,
                 ),
                 *(
-                    [s3.LifecycleRule(id="expire-noncurrent", noncurrent_version_expiration=cdk.Duration.days(30))]
+                    [
+                        s3.LifecycleRule(
+                            id="expire-noncurrent",
+                            noncurrent_version_expiration=cdk.Duration.days(30),
+                        )
+                    ]
                     if versioned
                     else []
                 ),
@@ -158,7 +167,9 @@ class AnalyticsStack(cdk.Stack):
         )
 
     def _arn(self, service: str, resource: str) -> str:
-        return cdk.Fn.sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+        return cdk.Fn.sub(
+            f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+        )
 
     # --- catalog and query ---------------------------------------------------------------
 
@@ -184,7 +195,9 @@ class AnalyticsStack(cdk.Stack):
             self.glue_tables[table.name] = self._glue_table(table)
 
     def _glue_table(self, table: GlueTable) -> glue.CfnTable:
-        location = cdk.Fn.join("", ["s3://", self.lake_bucket.bucket_name, f"/{table.zone}/{table.name}"])
+        location = cdk.Fn.join(
+            "", ["s3://", self.lake_bucket.bucket_name, f"/{table.zone}/{table.name}"]
+        )
         parameters = projection_parameters(table, "LOCATION")
         template = parameters.pop("storage.location.template")
         parameters["storage.location.template"] = cdk.Fn.join(
@@ -285,7 +298,9 @@ class AnalyticsStack(cdk.Stack):
                     interval_in_seconds=300, size_in_m_bs=128
                 ),
                 cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
-                    enabled=True, log_group_name=log_group.log_group_name, log_stream_name="delivery"
+                    enabled=True,
+                    log_group_name=log_group.log_group_name,
+                    log_stream_name="delivery",
                 ),
                 dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
                     enabled=True
@@ -369,7 +384,9 @@ class AnalyticsStack(cdk.Stack):
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)
             ],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
         )
         compute = batch.ManagedEc2EcsComputeEnvironment(
             self,
@@ -668,9 +685,7 @@ class AnalyticsStack(cdk.Stack):
             for target in rule["Targets"]:
                 function = self.functions[functions_by_arn[target["Arn"]]]
                 targets.append({**substitute(target, self.values), "Arn": function.function_arn})
-            properties = substitute(
-                {k: v for k, v in rule.items() if k != "Targets"}, self.values
-            )
+            properties = substitute({k: v for k, v in rule.items() if k != "Targets"}, self.values)
             resource = events.CfnRule(self, f"Rule{_camel(pipeline)}", state=rule["State"])
             for key, value in {**properties, "Targets": targets}.items():
                 if key != "State":
@@ -699,7 +714,9 @@ class AnalyticsStack(cdk.Stack):
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
                     "status": ["FAILED", "TIMED_OUT", "ABORTED"],
-                    "stateMachineArn": [m.ref for m in self.state_machines.values()],  # Ref is the ARN
+                    "stateMachineArn": [
+                        m.ref for m in self.state_machines.values()
+                    ],  # Ref is the ARN
                 },
             ),
         )
@@ -712,4 +729,3 @@ def _camel(name: str) -> str:
 
 def _aws_managed_sns_key(scope: Construct) -> kms.IAlias:
     return kms.Alias.from_alias_name(scope, "SnsKey", "alias/aws/sns")
-

@@ -212,8 +212,15 @@ def test_user_mistakes_get_one_line_errors(tmp_path, args, message):
 
 
 # Arrow types of the Parquet the jobs write, as the Hive types a Glue table declares.
-HIVE_TYPES = {"string": "string", "large_string": "string", "bool": "boolean", "int64": "bigint",
-              "double": "double", "timestamp[us]": "timestamp", "timestamp[ns]": "timestamp"}
+HIVE_TYPES = {
+    "string": "string",
+    "large_string": "string",
+    "bool": "boolean",
+    "int64": "bigint",
+    "double": "double",
+    "timestamp[us]": "timestamp",
+    "timestamp[ns]": "timestamp",
+}
 
 
 def test_glue_tables_declare_the_columns_the_jobs_write(built_lake):

@@ -84,10 +84,13 @@ def test_stack_deploys(deployed):
 def test_deployed_rules_target_the_deployed_handlers(deployed):
     events = boto3.client("events", region_name=REGION)
     functions = {
-        f["FunctionName"]: f for f in boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
+        f["FunctionName"]: f
+        for f in boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
     }
     assert set(functions) == {
-        "analytics-start-workflow", "analytics-launch-emr", "analytics-on-object-created"
+        "analytics-start-workflow",
+        "analytics-launch-emr",
+        "analytics-on-object-created",
     }
     rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
     expected_handler = {
@@ -129,5 +132,7 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
     assert queue["jobQueueName"] == "analytics-jobs"
     machines = boto3.client("stepfunctions", region_name=REGION).list_state_machines()
     assert {m["name"] for m in machines["stateMachines"]} == {
-        "analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"
+        "analytics-ace-daily",
+        "analytics-ace-monthly",
+        "analytics-listings-weekly",
     }

@@ -41,8 +41,16 @@ MODELS = 15
 
 def _dbt(args: list[str], env: dict[str, str], target_path: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [DBT, *args, "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
-         "--profiles-dir", "."],
+        [
+            DBT,
+            *args,
+            "--target-path",
+            str(target_path),
+            "--log-path",
+            str(target_path / "logs"),
+            "--profiles-dir",
+            ".",
+        ],
         cwd=REPO / "dbt_project",
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
         capture_output=True,
@@ -105,19 +113,33 @@ def athena_env(moto_server) -> dict[str, str]:
         "ATHENA_STAGING_DIR": "s3://athena-results/",
         "ATHENA_SCHEMA": "analytics",
     }
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name=REGION,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    s3.create_bucket(Bucket="athena-results", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(
+        Bucket="athena-results", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     return env
 
 
 def _create_glue_tables(env: dict[str, str]) -> None:
     """The incremental models as deployed tables, so dbt compiles their daily form."""
-    glue = boto3.client("glue", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    glue = boto3.client(
+        "glue",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     glue.create_database(DatabaseInput={"Name": "analytics"})
     for model, kind in INCREMENTAL.items():
-        parameters = {"table_type": "ICEBERG"} if kind == "iceberg" else {"classification": "parquet"}
+        parameters = (
+            {"table_type": "ICEBERG"} if kind == "iceberg" else {"classification": "parquet"}
+        )
         glue.create_table(
             DatabaseName="analytics",
             TableInput={
@@ -149,7 +171,9 @@ def test_athena_compilation_is_trino_sql_in_first_build_and_daily_forms(athena_e
     daily = _compiled_models(tmp_path / "b")
     # The daily form reads only the landing day and the stored rows it touches.
     assert f"landing_date = cast('{LANDING_DATE}' as date)" in daily["int_notification_states"]
-    assert '"awsdatacatalog"."analytics"."int_notification_states"' in daily["int_notification_states"]
+    assert (
+        '"awsdatacatalog"."analytics"."int_notification_states"' in daily["int_notification_states"]
+    )
     for models in (first, daily):
         assert _check_dialect(models, "athena") == {}
         # Athena writes a partitioned table from a select whose partition column comes last.
@@ -191,8 +215,11 @@ def test_redshift_dialect_compilation_is_redshift_sql_in_first_build_and_daily_f
         conn.execute(f"create schema {schema}")
         for model in INCREMENTAL:
             conn.execute(f"create table {schema}.{model} (billing_month date)")
-    _dbt(["compile", "--target", "postgres"], {**postgres_env, "ACE_LANDING_DATE": LANDING_DATE},
-         tmp_path / "b")
+    _dbt(
+        ["compile", "--target", "postgres"],
+        {**postgres_env, "ACE_LANDING_DATE": LANDING_DATE},
+        tmp_path / "b",
+    )
     daily = _compiled_models(tmp_path / "b")
     assert f"landing_date = cast('{LANDING_DATE}' as date)" in daily["int_notification_states"]
     for models in (first, daily):
@@ -200,4 +227,3 @@ def test_redshift_dialect_compilation_is_redshift_sql_in_first_build_and_daily_f
         # gets none (redshift__materialized_cte), so it is removed before the Redshift check.
         redshift = {n: s.replace(" as materialized (", " as (") for n, s in models.items()}
         assert _check_dialect(redshift, "redshift") == {}
-

@@ -180,8 +180,13 @@ def test_a_job_definition_per_batch_task_running_that_task(synthesized):
     for name, (pipeline, task) in expected.items():
         container = definitions[name]["ContainerProperties"]
         assert container["Command"] == [
-            "analytics", "run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}",
-            "--task", task.name,
+            "analytics",
+            "run",
+            pipeline.name,
+            f"--{pipeline.param}",
+            f"Ref::{pipeline.param}",
+            "--task",
+            task.name,
         ]
         assert {"Type": "VCPU", "Value": str(task.vcpus)} in container["ResourceRequirements"]
         assert container["JobRoleArn"]["Fn::GetAtt"][0].startswith("JobRole")
@@ -202,7 +207,11 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
         for r in render_all().values()
         if "state_machine" in r
     }
-    assert set(machines) == {"analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"}
+    assert set(machines) == {
+        "analytics-ace-daily",
+        "analytics-ace-monthly",
+        "analytics-listings-weekly",
+    }
     for name, definition in rendered.items():
         assert json.loads(machines[name]["DefinitionString"]) == definition
     emr = machines["analytics-listings-weekly"]["DefinitionSubstitutions"]
@@ -225,8 +234,12 @@ def test_glue_tables_project_their_partitions(synthesized):
         for t in synthesized.resources("AWS::Glue::Table").values()
     }
     assert set(tables) == {
-        "notification_attempts", "notification_receipts", "experiences", "dim_customer",
-        "listings_neighbourhood_stats", "usage_events",
+        "notification_attempts",
+        "notification_receipts",
+        "experiences",
+        "dim_customer",
+        "listings_neighbourhood_stats",
+        "usage_events",
     }
     for name, table in tables.items():
         parameters = table["Parameters"]
