@@ -315,6 +315,70 @@ def publish(bucket: str, prefix: str, folder: str) -> None:
     console.print(f"bundle {bundle.version}: {len(keys)} objects to s3://{bucket}/{prefix}/")
 
 
+@cli.group()
+def ingest() -> None:
+    """Bring records in through the local Firehose-compatible delivery stream."""
+
+
+@ingest.command("events")
+@click.option("--stream", default="usage-events", show_default=True, help="delivery stream name")
+def ingest_events(stream: str) -> None:
+    """Usage events as JSON lines on stdin → lake/usage_events (PutRecordBatch semantics)."""
+    from ingestion.firehose import DeliveryStream, ingest_lines
+
+    lake = Lake.from_settings(settings_or_exit())
+    with DeliveryStream(lake, stream) as delivery:
+        report = ingest_lines(delivery, sys.stdin.buffer)
+    console.print(
+        f"{report.lines:,} record(s) read: {report.accepted:,} accepted in {report.batches:,} "
+        f"batch(es), {delivery.stats.delivered:,} delivered to {lake.curated('usage_events')}, "
+        f"{delivery.stats.failed_conversion:,} failed conversion"
+        + (f", {report.refused:,} refused (over the record size limit)" if report.refused else "")
+    )
+    if delivery.stats.failed_conversion or report.refused:
+        console.print(f"  the records not delivered are in {lake.quarantine('events')}")
+
+
+@cli.group()
+def serve() -> None:
+    """Local endpoints speaking AWS APIs."""
+
+
+@serve.command("firehose")
+@click.option("--port", default=4573, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--stream", "streams", multiple=True, default=["usage-events"], show_default=True)
+@click.option("--buffer-seconds", default=60.0, show_default=True, type=click.FloatRange(0.1))
+@click.option("--buffer-mib", default=64.0, show_default=True, type=click.FloatRange(0.001))
+def serve_firehose(
+    port: int, host: str, streams: tuple[str, ...], buffer_seconds: float, buffer_mib: float
+) -> None:
+    """The Firehose JSON API on http://HOST:PORT (PutRecord, PutRecordBatch, List/Describe).
+    SIGINT or SIGTERM stops it after delivering every buffered record."""
+    import signal
+    import threading
+
+    from ingestion.firehose import BufferingHints, DeliveryStream
+    from ingestion.server import FirehoseServer
+
+    lake = Lake.from_settings(settings_or_exit())
+    hints = BufferingHints(int(buffer_mib * 1024 * 1024), buffer_seconds)
+    server = FirehoseServer((host, port), {n: DeliveryStream(lake, n, hints) for n in streams})
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    console.print(
+        f"Firehose API on {server.url} (streams: {', '.join(streams)}) → {lake.root}; "
+        "Ctrl-C to stop"
+    )
+    stop.wait()
+    server.stop()
+    delivered = sum(s.stats.delivered for s in server.streams.values())
+    failed = sum(s.stats.failed_conversion for s in server.streams.values())
+    console.print(f"stopped: {delivered:,} record(s) delivered, {failed:,} failed conversion")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
