@@ -33,6 +33,8 @@ demo: setup
 	$(BIN)/analytics load "$(LAKE_ROOT)/incoming/customers/*.csv"
 	$(BIN)/analytics backfill ace_daily --from $(DEMO_START) --to $(DEMO_END)
 	$(BIN)/analytics run ace_monthly --month $(DEMO_MONTH)
+	cat "$(LAKE_ROOT)"/raw/usage_events/dt=$(DEMO_END)/*.jsonl | $(BIN)/analytics ingest events
+	$(BIN)/analytics run usage_daily --date $(DEMO_END)
 	$(BIN)/analytics summary
 
 test: setup

@@ -17,6 +17,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
 # The models (and their tests) the ACE pipelines build, with everything upstream of them.
 ACE_SELECTION = ("+marts.ace", "+marts.reports", "+marts.warehouse")
+# The usage models (§5.4) over the events the delivery stream landed, and their source freshness.
+USAGE_SELECTION = ("+marts.usage",)
 # Unit tests check the SQL, not the data: they run in `make test`, not in scheduled builds.
 SCHEDULED_BUILD = ("build", "--exclude-resource-type", "unit_test")
 # A daily build also leaves out the data tests that scan the whole history (staging views over

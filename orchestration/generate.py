@@ -322,6 +322,9 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
                 handle.write("\n".join(_experience_snapshot(opts, day_index)) + "\n")
             os.replace(path + ".tmp", path)
             summary.files.append(path)
+            path, lines = write_usage_events(lake, opts, day)
+            summary.files.append(path)
+            summary.counts["usage_event_lines"] += lines
             if day_index == 0 or day.weekday() == 0:  # the weekly scrape lands on Mondays
                 path = write_listings(lake, opts, day)
                 summary.files.append(path)
@@ -383,3 +386,49 @@ def write_listings(lake: Lake, opts: GenerateOptions, day: dt.date) -> str:
         handle.write("\n".join([LISTINGS_HEADER, *listing_rows(opts, day)]) + "\n")
     os.replace(path + ".tmp", path)
     return path
+
+
+USAGE_FORMATS = ("video", "audio", "ebook", "article")
+USAGE_EVENTS_PER_DAY = 5000  # at most: usage is a side dataset, kept small at benchmark scales
+
+
+def usage_event_lines(opts: GenerateOptions, day: dt.date) -> list[str]:
+    """A day of usage events as producers send them to Firehose (§5.4): mostly valid, with
+    re-sent duplicates (at-least-once), epoch-millisecond timestamps and a share of bad records."""
+    rng = random.Random(f"{opts.seed}-usage-{day}")
+    users = max(10, opts.scale // 20)
+    midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
+    lines = []
+    for index in range(min(opts.scale, USAGE_EVENTS_PER_DAY)):
+        at = midnight + dt.timedelta(seconds=rng.randrange(86400))
+        event = {
+            "id": f"ev-{day:%Y%m%d}-{index:07d}",
+            "userId": f"user-{rng.randrange(users):05d}",
+            "format": USAGE_FORMATS[min(int(rng.expovariate(1.2)), len(USAGE_FORMATS) - 1)],
+            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        }
+        draw = rng.random()
+        if draw < opts.anomaly_rate:
+            event["timestamp"] = int(at.timestamp() * 1000)  # epoch ms: valid too
+        elif draw < 2 * opts.anomaly_rate:
+            del event["userId"]  # missing field
+        elif draw < 2.5 * opts.anomaly_rate:
+            event["timestamp"] = "soon"  # unparseable
+        elif draw < 3 * opts.anomaly_rate:
+            lines.append(json.dumps(event)[:-9])  # truncated JSON
+            continue
+        lines.append(json.dumps(event))
+        if rng.random() < opts.anomaly_rate:
+            lines.append(lines[-1])  # delivered twice
+    return lines
+
+
+def write_usage_events(lake: Lake, opts: GenerateOptions, day: dt.date) -> tuple[str, int]:
+    lines = usage_event_lines(opts, day)
+    folder = lake.raw("usage_events", day)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "events.jsonl")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+    return path, len(lines)

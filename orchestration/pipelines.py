@@ -152,6 +152,15 @@ WAREHOUSE_LOAD = Pipeline(
     tasks=(Task("load", "python", "load_incoming", vcpus=1, memory_mib=4096, timeout_minutes=30),),
 )
 
+USAGE_DAILY = Pipeline(
+    name="usage_daily",
+    description="Usage events (§5.4): rebuild the usage models over what Firehose delivered.",
+    param="date",
+    schedule="cron(30 5 * * ? *)",
+    schedule_offset="yesterday",
+    tasks=(Task("dbt_build_usage", "dbt", "dbt_build_usage", vcpus=1, memory_mib=4096),),
+)
+
 PIPELINES: dict[str, Pipeline] = {
-    p.name: p for p in (ACE_DAILY, ACE_MONTHLY, LISTINGS_WEEKLY, WAREHOUSE_LOAD)
+    p.name: p for p in (ACE_DAILY, ACE_MONTHLY, LISTINGS_WEEKLY, WAREHOUSE_LOAD, USAGE_DAILY)
 }

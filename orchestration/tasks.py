@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.dbt import ACE_SELECTION, DAILY_EXCLUDE, SCHEDULED_BUILD, run_dbt
+from orchestration.dbt import (
+    ACE_SELECTION,
+    DAILY_EXCLUDE,
+    SCHEDULED_BUILD,
+    USAGE_SELECTION,
+    run_dbt,
+)
 from orchestration.lake import Lake
 from orchestration.settings import Settings
 
@@ -82,6 +88,16 @@ def dbt_build_ace_month(ctx: TaskContext) -> Metrics:
     return {}
 
 
+def dbt_build_usage(ctx: TaskContext) -> Metrics:
+    # Stale events (nothing delivered for a day: the stream or its producers are down) fail the
+    # run before the models are rebuilt over incomplete data.
+    freshness = ["source", "freshness", "--select", "source:lake.usage_events"]
+    run_dbt(ctx.settings, ctx.lake, freshness, {}, ctx.log_path)
+    build = [*SCHEDULED_BUILD, "--select", *USAGE_SELECTION]
+    run_dbt(ctx.settings, ctx.lake, build, {}, ctx.log_path)
+    return {}
+
+
 def register_partitions(ctx: TaskContext) -> Metrics:
     from orchestration.catalog import register_partitions as register
 
@@ -105,6 +121,7 @@ TASKS: dict[str, Callable[[TaskContext], Metrics]] = {
         dim_customer_daily,
         dbt_build_ace_daily,
         dbt_build_ace_month,
+        dbt_build_usage,
         register_partitions,
         export_finance,
     )

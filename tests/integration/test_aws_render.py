@@ -156,7 +156,12 @@ def test_state_machines_are_accepted_by_step_functions():
                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
                 )
         names = sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
-    assert names == ["analytics-ace-daily", "analytics-ace-monthly", "analytics-listings-weekly"]
+    assert names == [
+        "analytics-ace-daily",
+        "analytics-ace-monthly",
+        "analytics-listings-weekly",
+        "analytics-usage-daily",
+    ]
 
 
 def test_emr_state_machine_terminates_the_cluster_when_a_step_fails():
