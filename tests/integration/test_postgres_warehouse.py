@@ -21,6 +21,7 @@ import pytest
 
 from ingestion.lake_tables import copy_day
 from ingestion.warehouse import PostgresWarehouse
+from orchestration.dbt import ACE_SELECTION
 from orchestration.lake import Lake
 from tests.e2e.reference_ace import ace_reference
 
@@ -143,6 +144,9 @@ def test_dbt_build_on_postgres_passes_and_agrees_with_the_reference(pg_lake):
         [
             dbt,
             "build",
+            # The ACE models, as the ACE pipelines select them (usage events are not copied here).
+            "--select",
+            *ACE_SELECTION,
             "--target",
             "postgres",
             "--project-dir",
