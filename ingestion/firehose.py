@@ -249,12 +249,7 @@ class DeliveryStream:
         """Accept what fits the per-record limit; refuse the whole call beyond the batch limits."""
         if self._closed.is_set():
             raise InvalidArgument(f"delivery stream {self.name} is closed")
-        if not records:
-            raise InvalidArgument("Records must hold at least 1 record")
-        if len(records) > MAX_BATCH_RECORDS:
-            raise InvalidArgument(
-                f"{len(records)} records in one batch; at most {MAX_BATCH_RECORDS} are allowed"
-            )
+        check_record_count(len(records))
         total = sum(len(data) for data in records)
         if total > MAX_BATCH_BYTES:
             raise InvalidArgument(
@@ -266,11 +261,7 @@ class DeliveryStream:
         for data in records:
             if len(data) > MAX_RECORD_BYTES:
                 responses.append(
-                    PutResult(
-                        error_code="InvalidArgumentException",
-                        error_message=f"record of {len(data):,} bytes exceeds the "
-                        f"{MAX_RECORD_BYTES:,}-byte limit",
-                    )
+                    PutResult(error_code=InvalidArgument.code, error_message=oversize(data))
                 )
                 continue
             record = Buffered(f"{uuid.uuid4().hex}{uuid.uuid4().hex}", bytes(data), arrived)
@@ -339,21 +330,53 @@ class DeliveryStream:
             self.stats.files.append(path)
             self.stats.delivered += len(rows)
         if errors:
-            path = os.path.join(
-                self.lake.quarantine("events"),
-                ERROR_OUTPUT_TYPE,
-                f"dt={now:%Y-%m-%d}",
-                f"{self.name}-{stamp}.jsonl",
-            )
-            lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in errors)
-            _write_atomically(path, lambda p: _write_text(p, lines))
+            path = write_error_output(self.lake, ERROR_OUTPUT_TYPE, self.name, now, errors)
             self.stats.files.append(path)
             self.stats.failed_conversion += len(errors)
 
 
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
+def write_error_output(
+    lake: Lake, error_type: str, stream: str, now: dt.datetime, records: list[dict]
+) -> str:
+    """Records not delivered, as JSON lines under quarantine/events/<error_type>/dt=<day>/."""
+    path = os.path.join(
+        lake.quarantine("events"),
+        error_type,
+        f"dt={now:%Y-%m-%d}",
+        f"{stream}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.jsonl",
+    )
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+
+    def write(partial: str) -> None:
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    _write_atomically(path, write)
+    return path
+
+
+def oversize(data: bytes) -> str:
+    return f"record of {len(data):,} bytes exceeds the {MAX_RECORD_BYTES:,}-byte limit"
+
+
+def check_record_count(count: int) -> None:
+    """PutRecordBatch takes 1 to MAX_BATCH_RECORDS records; anything else refuses the call."""
+    if count < 1:
+        raise InvalidArgument("Records must hold at least 1 record")
+    if count > MAX_BATCH_RECORDS:
+        raise InvalidArgument(
+            f"{count} records in one batch; at most {MAX_BATCH_RECORDS} are allowed"
+        )
+
+
+def decode_data(data: object) -> bytes:
+    """A record's `Data` as the API sends it (base64 text), or InvalidArgument."""
+    if not isinstance(data, str):
+        raise InvalidArgument("Data is required")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidArgument("Data is not valid base64") from None
 
 
 def decode_api_records(records: object) -> list[bytes | PutResult]:
@@ -363,31 +386,16 @@ def decode_api_records(records: object) -> list[bytes | PutResult]:
         raise InvalidArgument("Records must be a list of {'Data': base64}")
     decoded: list[bytes | PutResult] = []
     for item in records:
-        data = item.get("Data") if isinstance(item, dict) else None
-        if not isinstance(data, str):
-            decoded.append(
-                PutResult(error_code="InvalidArgumentException", error_message="Data is required")
-            )
-            continue
         try:
-            decoded.append(base64.b64decode(data, validate=True))
-        except (binascii.Error, ValueError):
-            decoded.append(
-                PutResult(
-                    error_code="InvalidArgumentException", error_message="Data is not valid base64"
-                )
-            )
+            decoded.append(decode_data(item.get("Data") if isinstance(item, dict) else None))
+        except InvalidArgument as error:
+            decoded.append(PutResult(error_code=error.code, error_message=str(error)))
     return decoded
 
 
 def put_decoded(stream: DeliveryStream, decoded: list[bytes | PutResult]) -> BatchResult:
     """PutRecordBatch over decoded records: the undecodable keep their failure, in order."""
-    if not decoded:
-        raise InvalidArgument("Records must hold at least 1 record")
-    if len(decoded) > MAX_BATCH_RECORDS:
-        raise InvalidArgument(
-            f"{len(decoded)} records in one batch; at most {MAX_BATCH_RECORDS} are allowed"
-        )
+    check_record_count(len(decoded))
     good = [d for d in decoded if isinstance(d, bytes)]
     results = iter(stream.put_record_batch(good).responses if good else ())
     return BatchResult(tuple(d if isinstance(d, PutResult) else next(results) for d in decoded))
@@ -439,14 +447,7 @@ def ingest_lines(stream: DeliveryStream, lines: Iterable[bytes]) -> IngestReport
         report.accepted += len(batch) - result.failed_put_count
     report.refused = len(refused)
     if refused:
-        path = os.path.join(
-            stream.lake.quarantine("events"),
-            "put-refused",
-            f"dt={_now():%Y-%m-%d}",
-            f"{stream.name}-{uuid.uuid4().hex[:12]}.jsonl",
-        )
-        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in refused)
-        _write_atomically(path, lambda p: _write_text(p, text))
+        write_error_output(stream.lake, "put-refused", stream.name, _now(), refused)
     return report
 
 
@@ -454,8 +455,7 @@ def refusal(stream: str, record_number: int, data: bytes) -> dict:
     return {
         "deliveryStreamName": stream,
         "recordNumber": record_number,
-        "lastErrorCode": "InvalidArgumentException",
-        "lastErrorMessage": f"record of {len(data):,} bytes exceeds the "
-        f"{MAX_RECORD_BYTES:,}-byte limit",
+        "lastErrorCode": InvalidArgument.code,
+        "lastErrorMessage": oversize(data),
         "rawData": base64.b64encode(data).decode("ascii"),
     }

@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ingestion.firehose import (
-    MAX_RECORD_BYTES,
     DeliveryStream,
     InvalidArgument,
     decode_api_records,
+    decode_data,
     put_decoded,
 )
 
@@ -40,19 +38,10 @@ def _stream(streams: dict[str, DeliveryStream], request: dict) -> DeliveryStream
 
 def _put_record(streams: dict[str, DeliveryStream], request: dict) -> dict:
     stream = _stream(streams, request)
-    data = (request.get("Record") or {}).get("Data")
-    if not isinstance(data, str):
-        raise ApiError("InvalidArgumentException", "Record.Data is required")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError("InvalidArgumentException", "Record.Data is not valid base64") from None
-    if len(raw) > MAX_RECORD_BYTES:
-        raise ApiError(
-            "InvalidArgumentException",
-            f"record of {len(raw):,} bytes exceeds the {MAX_RECORD_BYTES:,}-byte limit",
-        )
-    return {"RecordId": stream.put_record(raw).record_id, "Encrypted": False}
+    result = stream.put_record(decode_data((request.get("Record") or {}).get("Data")))
+    if result.record_id is None:  # PutRecord has no per-record results: the call fails
+        raise ApiError(result.error_code or "InvalidArgumentException", result.error_message or "")
+    return {"RecordId": result.record_id, "Encrypted": False}
 
 
 def _put_record_batch(streams: dict[str, DeliveryStream], request: dict) -> dict:
