@@ -190,6 +190,56 @@ def backfill(pipeline_name: str, start: dt.date, end: dt.date) -> None:
         day += dt.timedelta(days=1)
 
 
+def _workflow_payload(payload: str | None, month: str | None) -> object:
+    """The payload from --payload (JSON text, or @file) or --month (its first and last day)."""
+    from orchestration.workflows import DateRange
+
+    if (payload is None) == (month is None):
+        raise click.UsageError("give either --payload or --month")
+    if month is not None:
+        try:
+            return DateRange.month(month).payload()
+        except ValueError:
+            raise click.BadParameter(f"--month {month!r} is not a valid month (YYYY-MM)") from None
+    text = payload or ""
+    if text.startswith("@"):
+        with open(text[1:], encoding="utf-8") as handle:
+            text = handle.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"--payload is not JSON: {err}") from None
+
+
+@cli.command()
+@click.argument("workflow_name", metavar="WORKFLOW")
+@click.option(
+    "--payload",
+    help='the input, as in AWS: \'{"startDate": "2026-10-01", "endDate": "2026-10-31"}\' or @file',
+)
+@click.option("--month", help="shortcut for the payload of a calendar month, YYYY-MM")
+def workflow(workflow_name: str, payload: str | None, month: str | None) -> None:
+    """Run a query-and-report workflow locally (query, poll with back-off, report, notify)."""
+    from orchestration.notify import notifier_for
+    from orchestration.workflow_runner import run_workflow
+    from orchestration.workflows import WORKFLOWS
+
+    if workflow_name not in WORKFLOWS:
+        raise click.BadParameter(
+            f"unknown workflow {workflow_name!r}; known: {', '.join(sorted(WORKFLOWS))}"
+        )
+    settings = settings_or_exit()
+    lake = Lake.from_settings(settings)
+    result = run_workflow(
+        WORKFLOWS[workflow_name],
+        _workflow_payload(payload, month),
+        lake,
+        notifier_for(settings, lake),
+        console=console,
+    )
+    out.print(os.path.join(result.report, "report.html"))
+
+
 @cli.command()
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1))
 def history(limit: int) -> None:

@@ -51,6 +51,21 @@ class Lake:
     def exports(self, *parts: str) -> str:
         return _join(self.root, "exports", *parts)
 
+    def report(self, kind: str, start: str, end: str) -> str:
+        """A report's folder, one per date range (a rerun replaces it). `start`/`end` are ISO
+        dates, or placeholders that Step Functions' States.Format fills in."""
+        return self.exports(kind, f"{start}_{end}")
+
+    @property
+    def query_results(self) -> str:
+        """Where the local query engine writes results, as Athena does in its output location."""
+        return _join(self.root, "_query_results")
+
+    @property
+    def outbox(self) -> str:
+        """The local notifier's folder: one .eml file per notification."""
+        return _join(self.root, "outbox")
+
     def incoming(self, table: str) -> str:
         return _join(self.root, "incoming", table)
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     aws_region: str = Field(default="eu-west-1", validation_alias="AWS_REGION")
     lake_bucket: str | None = Field(default=None, validation_alias="LAKE_BUCKET")
     code_bucket: str | None = Field(default=None, validation_alias="CODE_BUCKET")
+    # Reports are sent to this SNS topic; without one they go to the local outbox folder.
+    report_topic_arn: str | None = Field(default=None, validation_alias="REPORT_TOPIC_ARN")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
