@@ -327,13 +327,19 @@ def aws() -> None:
 
 
 @aws.command("render")
-@click.argument("pipeline_name", metavar="[PIPELINE]", required=False)
+@click.argument("pipeline_name", metavar="[PIPELINE|WORKFLOW]", required=False)
 def aws_render(pipeline_name: str | None) -> None:
     """Print the EventBridge rule, Batch job definitions, EMR steps and Step Functions state
-    machine of one pipeline (or of every pipeline) as JSON."""
-    from orchestration.aws.render import render, render_all
+    machine of one pipeline or workflow (or of all of them) as JSON."""
+    from orchestration.aws.render import render, render_all, render_workflow, render_workflows
+    from orchestration.workflows import WORKFLOWS
 
-    document = render(_pipeline(pipeline_name)) if pipeline_name else render_all()
+    if pipeline_name in WORKFLOWS:
+        document = render_workflow(WORKFLOWS[pipeline_name])
+    elif pipeline_name:
+        document = render(_pipeline(pipeline_name))
+    else:
+        document = {**render_all(), **render_workflows()}
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 

@@ -36,6 +36,8 @@ LAMBDA_DISTRIBUTIONS = (
     "typing-extensions",
     "typing-inspection",
     "annotated-types",
+    "jinja2",  # the report renderer (render_usage_report)
+    "markupsafe",
 )
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED_PARTS = {"__pycache__", "target", "logs", "dbt_packages", ".user.yml"}
@@ -76,7 +78,7 @@ def deterministic_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:
 
 def _package_entries(root: Path, packages: Iterable[str]) -> Iterator[tuple[str, bytes]]:
     for package in packages:
-        for path in _source_files(root / package, (".py",)):
+        for path in _source_files(root / package, (".py", ".sql")):
             yield path.relative_to(root).as_posix(), path.read_bytes()
 
 

@@ -409,3 +409,53 @@ def _required_env(*names: str) -> dict[str, str]:
     if missing:
         raise RuntimeError(f"missing environment: {', '.join(missing)}")
     return {n: os.environ[n] for n in names}
+
+
+# --- render_usage_report --------------------------------------------------------------------
+
+
+class ReportRequest(BaseModel):
+    """What the usage workflow's render_report state sends: the range and the query's result."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    start_date: dt.date = Field(alias="startDate")
+    end_date: dt.date = Field(alias="endDate")
+    result_location: str = Field(alias="resultLocation", pattern=r"^s3://[^/]+/.+")
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def render_usage_report(event: Any, context: Any = None, s3_client: Any = None) -> dict:
+    """Read the usage query's CSV result from S3, write the report (CSVs + HTML) under
+    s3://LAKE_BUCKET/exports/usage/<startDate>_<endDate>/ and return the page's URI."""
+    from orchestration.lake import Lake
+    from orchestration.reports import render_usage_report as render
+    from orchestration.workflows import USAGE_MONTHLY_REPORT, parse_payload
+
+    request = parse_event(ReportRequest, event)
+    dates = parse_payload({"startDate": request.start_date, "endDate": request.end_date})
+    bucket = _required_env("LAKE_BUCKET")["LAKE_BUCKET"]
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    source_bucket, source_key = _split_s3(request.result_location)
+    body = s3_client.get_object(Bucket=source_bucket, Key=source_key)["Body"].read()
+    files = render(body.decode("utf-8"), dates)
+    folder = Lake(f"s3://{bucket}").report(
+        USAGE_MONTHLY_REPORT.exports, dates.start_date.isoformat(), dates.end_date.isoformat()
+    )
+    _, prefix = _split_s3(folder)
+    types = {".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8"}
+    for name, text in files.items():
+        s3_client.put_object(
+            Bucket=bucket,
+            Key=f"{prefix}/{name}",
+            Body=text.encode("utf-8"),
+            ContentType=types[os.path.splitext(name)[1]],
+        )
+    log.info(json.dumps({"report": folder, "files": sorted(files)}))
+    return {"report": f"{folder}/report.html", "files": sorted(files)}

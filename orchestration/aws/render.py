@@ -11,6 +11,7 @@ substitutions fill in at deploy time.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
@@ -23,7 +24,14 @@ from orchestration.aws.handlers import (
     EmrStep,
     emr_step,
 )
+from orchestration.lake import Lake
 from orchestration.pipelines import PIPELINES, Pipeline, Task
+from orchestration.workflows import (
+    PAYLOAD_FIELDS,
+    QUERY_FAILED_STATES,
+    WORKFLOWS,
+    QueryReportWorkflow,
+)
 
 # Batch retries only what a new attempt can fix (the host or the image pull); a task's own
 # failure (exit code != 0) ends the job at once, and the runner inside already retried it.
@@ -333,6 +341,231 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
     }
 
 
+# --- query-and-report workflows ------------------------------------------------------------
+
+ATHENA_RETRY = {
+    "ErrorEquals": ["Athena.TooManyRequestsException", "Athena.InternalServerException"],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 4,
+    "BackoffRate": 2.0,
+}
+LAMBDA_RETRY = {
+    "ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+}
+
+
+def states_format(template: str, values: dict[str, str]) -> str:
+    """`States.Format(...)` of a template: each `{field}` named in `values` becomes `{}` and its
+    JSONPath an argument. Other braces (the `${...}` deploy-time placeholders) are left as they
+    are; CloudFormation replaces them before Step Functions parses the definition."""
+    pattern = re.compile(r"(?<!\$)\{(" + "|".join(map(re.escape, values)) + r")\}")
+    fields = pattern.findall(template)
+    text = pattern.sub("{}", template.replace("'", "\\'"))
+    return f"States.Format('{text}', {', '.join(values[f] for f in fields)})"
+
+
+def _payload_check() -> dict[str, Any]:
+    """The Choice that lets through only string dates with startDate <= endDate (ISO dates sort
+    as strings) and no quote (the dates become quoted SQL literals). A date Athena cannot cast
+    fails the query, and so the execution."""
+    present = [{"Variable": f"$.{f}", "IsPresent": True} for f in PAYLOAD_FIELDS]
+    strings = [{"Variable": f"$.{f}", "IsString": True} for f in PAYLOAD_FIELDS]
+    no_quote = [{"Not": {"Variable": f"$.{f}", "StringMatches": "*'*"}} for f in PAYLOAD_FIELDS]
+    ordered = {"Variable": "$.startDate", "StringLessThanEqualsPath": "$.endDate"}
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {"Not": {"And": present}, "Next": "invalid_payload"},
+            {"Not": {"And": strings}, "Next": "invalid_payload"},
+            {"And": [ordered, *no_quote], "Next": "query_parameters"},
+        ],
+        "Default": "invalid_payload",
+    }
+
+
+def workflow_state_machine(workflow: QueryReportWorkflow, naming: Naming) -> dict[str, Any]:
+    """Check payload → start the Athena query → Wait / poll / Choice with a doubling wait (capped)
+    → render the report (Lambda) → publish to SNS. Fail states: invalid payload, query failed,
+    query timed out, and any task error."""
+    poll = workflow.poll
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "failed"}]
+    quoted = ", ".join(
+        f"States.Format('{{}}{{}}{{}}', $.sql.quote, $.{f}, $.sql.quote)" for f in PAYLOAD_FIELDS
+    )
+    report = Lake("s3://${LakeBucket}").report(workflow.exports, "{startDate}", "{endDate}")
+    payload_paths = {f: f"$.{f}" for f in PAYLOAD_FIELDS}
+    states: dict[str, Any] = {
+        "check_payload": _payload_check(),
+        "invalid_payload": {
+            "Type": "Fail",
+            "Error": f"{workflow.name}.InvalidPayload",
+            "Cause": 'the input must be {"startDate": "YYYY-MM-DD", "endDate": "YYYY-MM-DD"} '
+            "with startDate <= endDate",
+        },
+        # Athena takes string parameters as quoted SQL literals; the quote comes from data
+        # because an escaped quote inside States.Format is not portable.
+        "query_parameters": {
+            "Type": "Pass",
+            "Result": {"quote": "'"},
+            "ResultPath": "$.sql",
+            "Next": "start_query",
+        },
+        "start_query": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:athena:startQueryExecution",
+            "Parameters": {
+                "QueryString": workflow.sql,
+                "ExecutionParameters.$": f"States.Array({quoted})",
+                "WorkGroup": "${AthenaWorkGroup}",
+                "QueryExecutionContext": {"Database": "${ModelsDatabase}"},
+                "ResultConfiguration": {
+                    "OutputLocation": f"s3://${{AthenaResultsBucket}}/{workflow.exports}/"
+                },
+            },
+            "ResultSelector": {
+                "id.$": "$.QueryExecutionId",
+                "wait": poll.first_seconds,
+                "attempt": 1,
+            },
+            "ResultPath": "$.query",
+            "Retry": [ATHENA_RETRY],
+            "Catch": catch,
+            "Next": "wait_for_query",
+        },
+        "wait_for_query": {"Type": "Wait", "SecondsPath": "$.query.wait", "Next": "poll_query"},
+        "poll_query": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:athena:getQueryExecution",
+            "Parameters": {"QueryExecutionId.$": "$.query.id"},
+            "ResultSelector": {
+                "state.$": "$.QueryExecution.Status.State",
+                "output.$": "$.QueryExecution.ResultConfiguration.OutputLocation",
+            },
+            "ResultPath": "$.status",
+            "Retry": [ATHENA_RETRY],
+            "Catch": catch,
+            "Next": "query_finished",
+        },
+        "query_finished": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.status.state",
+                    "StringEquals": "SUCCEEDED",
+                    "Next": "render_report",
+                },
+                {
+                    "Or": [
+                        {"Variable": "$.status.state", "StringEquals": state}
+                        for state in QUERY_FAILED_STATES
+                    ],
+                    "Next": "query_failed",
+                },
+                {
+                    "Variable": "$.query.attempt",
+                    "NumericGreaterThanEquals": poll.max_attempts,
+                    "Next": "query_timed_out",
+                },
+            ],
+            "Default": "back_off",
+        },
+        "back_off": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": "$.query.id",
+                "wait.$": "States.MathAdd($.query.wait, $.query.wait)",
+                "attempt.$": "States.MathAdd($.query.attempt, 1)",
+            },
+            "ResultPath": "$.query",
+            "Next": "cap_wait",
+        },
+        "cap_wait": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.query.wait",
+                    "NumericGreaterThan": poll.max_seconds,
+                    "Next": "wait_at_most",
+                }
+            ],
+            "Default": "wait_for_query",
+        },
+        "wait_at_most": {
+            "Type": "Pass",
+            "Result": poll.max_seconds,
+            "ResultPath": "$.query.wait",
+            "Next": "wait_for_query",
+        },
+        "query_failed": {
+            "Type": "Fail",
+            "Error": f"{workflow.name}.QueryFailed",
+            "Cause": "the Athena query failed or was cancelled; see its state change reason",
+        },
+        "query_timed_out": {
+            "Type": "Fail",
+            "Error": f"{workflow.name}.QueryTimedOut",
+            "Cause": f"the Athena query did not finish after {poll.max_attempts} polls",
+        },
+        "render_report": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": naming.lambda_arn(workflow.render),
+                "Payload": {
+                    **{f"{f}.$": f"$.{f}" for f in PAYLOAD_FIELDS},
+                    "resultLocation.$": "$.status.output",
+                },
+            },
+            "ResultPath": None,
+            "Retry": [LAMBDA_RETRY],
+            "Catch": catch,
+            "Next": "notify",
+        },
+        "notify": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {
+                "TopicArn": "${ReportsTopic}",
+                "Subject.$": states_format(workflow.subject, payload_paths),
+                "Message.$": states_format(
+                    workflow.message.replace("{report}", report + "/report.html"), payload_paths
+                ),
+            },
+            "ResultPath": None,
+            "Catch": catch,
+            "Next": "succeeded",
+        },
+    }
+    ending = {
+        "succeeded": {"Type": "Succeed"},
+        "failed": {
+            "Type": "Fail",
+            "Error": f"{workflow.name}.failed",
+            "Cause": "a task failed; see the execution history",
+        },
+    }
+    return {
+        "Comment": f"{workflow.name}: {workflow.description}",
+        "StartAt": "check_payload",
+        "States": {**states, **ending},
+    }
+
+
+def render_workflow(workflow: QueryReportWorkflow, naming: Naming | None = None) -> dict[str, Any]:
+    naming = naming or Naming()
+    return {
+        "workflow": workflow.name,
+        "render_function": naming.of(workflow.render),
+        "state_machine": {
+            "name": naming.of(workflow.name),
+            "definition": workflow_state_machine(workflow, naming),
+        },
+    }
+
+
 def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
     """Every AWS artefact of one pipeline."""
     naming = naming or Naming()
@@ -361,3 +594,7 @@ def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
 
 def render_all(naming: Naming | None = None) -> dict[str, Any]:
     return {name: render(p, naming) for name, p in sorted(PIPELINES.items())}
+
+
+def render_workflows(naming: Naming | None = None) -> dict[str, Any]:
+    return {name: render_workflow(w, naming) for name, w in sorted(WORKFLOWS.items())}

@@ -54,11 +54,14 @@ def test_lambda_zip_imports_its_handlers_on_its_own(bundle, tmp_path):
         "import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p]; "
         f"sys.path.insert(0, {str(target)!r}); "
         "import orchestration.aws.handlers as h, ingestion.loader as l; "
-        "print(h.spark_job_names(), sorted(l.TABLES))"
+        "from orchestration.reports import render_usage_report; "
+        "from orchestration.workflows import USAGE_MONTHLY_REPORT as w; "
+        "print(h.spark_job_names(), sorted(l.TABLES), 'group by grouping sets' in w.sql)"
     )
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "listings_postprocessing" in done.stdout and "customers" in done.stdout
+    assert done.stdout.strip().endswith("True")  # the workflow's SQL file is in the zip
 
 
 def test_publish_uploads_the_bundle_and_its_version(bundle, monkeypatch):
