@@ -14,7 +14,7 @@ DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
 
-.PHONY: setup demo test bench lint format lock clean postgres synth
+.PHONY: setup demo test bench lint format lock clean postgres chromium synth
 
 setup: $(STAMP)
 
@@ -33,8 +33,9 @@ demo: setup
 	$(BIN)/analytics load "$(LAKE_ROOT)/incoming/customers/*.csv"
 	$(BIN)/analytics backfill ace_daily --from $(DEMO_START) --to $(DEMO_END)
 	$(BIN)/analytics run ace_monthly --month $(DEMO_MONTH)
-	cat "$(LAKE_ROOT)"/raw/usage_events/dt=$(DEMO_END)/*.jsonl | $(BIN)/analytics ingest events
+	cat "$(LAKE_ROOT)"/raw/usage_events/dt=*/*.jsonl | $(BIN)/analytics ingest events
 	$(BIN)/analytics run usage_daily --date $(DEMO_END)
+	$(BIN)/analytics workflow usage_monthly_report --payload '{"startDate": "$(DEMO_START)", "endDate": "$(DEMO_END)"}'
 	$(BIN)/analytics summary
 
 test: setup
@@ -47,6 +48,10 @@ postgres:
 # Not part of `make test`: generates (once, cached under .bench/) and times the daily pipeline.
 bench: setup
 	$(BIN)/analytics bench --scale $(BENCH_SCALE) --days $(BENCH_DAYS)
+
+# Headless Chromium for the report test (apt-get; needs root or sudo).
+chromium:
+	scripts/chromium-up.sh
 
 # CloudFormation template + assets of the CDK app (infra/) in cdk.out/, linted; `cdk deploy --app cdk.out`.
 synth: setup

@@ -63,3 +63,18 @@ def postgres_url(postgres_server) -> Iterator[str]:
     yield f"{postgres_server}?options=-csearch_path%3D{schema}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"drop schema {schema} cascade")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium: required in CI (ANALYTICS_REQUIRE_BROWSER=1, set by .ci/run,
+    which installs it); skipped with a reason on a developer machine without it."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        reason = "no chromium on PATH"
+        if os.environ.get("ANALYTICS_REQUIRE_BROWSER"):
+            pytest.fail(reason + "; CI must install it (apt-get install -y chromium)")
+        pytest.skip(reason + "; apt-get install -y chromium")
+    return found

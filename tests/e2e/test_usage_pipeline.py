@@ -4,6 +4,7 @@ second, plain-Python reading of the same records."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import glob
 import json
@@ -97,6 +98,32 @@ def test_daily_and_monthly_usage_match_an_independent_count(usage_lake):
     assert query(root, "select * from usage_monthly_format order by all") == expected_monthly
     # October and November: the window crosses a month boundary.
     assert {row[0].month for row in expected_monthly} == {10, 11}
+
+
+def test_monthly_workflow_report_matches_an_independent_count(usage_lake):
+    """`analytics workflow` over the built marts: the per-format totals of the report equal the
+    plain-Python count (users distinct over the range), and a notification is in the outbox."""
+    root, lines = usage_lake
+    payload = '{"startDate": "2026-10-31", "endDate": "2026-11-01"}'
+    done = cli(root, "workflow", "usage_monthly_report", "--payload", payload)
+    assert done.returncode == 0, done.stderr.decode()
+    first, last = dt.date(2026, 10, 31), dt.date(2026, 11, 1)
+    views: dict[str, int] = defaultdict(int)
+    users: dict[str, set] = defaultdict(set)
+    for user, fmt, at in reference_events(lines).values():
+        if first <= at.date() <= last:
+            views[fmt] += 1
+            users[fmt].add(user)
+    expected = sorted(
+        ((f, v, len(users[f])) for f, v in views.items()), key=lambda r: (-r[1], r[0])
+    )
+    folder = Path(root, "exports", "usage", "2026-10-31_2026-11-01")
+    with open(folder / "format_totals.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["format", "views", "unique_users"]
+    assert [(f, int(v), int(u)) for f, v, u in rows[1:]] == expected
+    assert done.stdout.decode().strip() == str(folder / "report.html")
+    assert len(glob.glob(f"{root}/outbox/*.eml")) == 1
 
 
 def test_every_record_is_delivered_or_in_the_error_output(usage_lake):
