@@ -27,12 +27,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.glue_tables import TABLES, USAGE_EVENTS, GlueTable, projection_parameters
-from orchestration.aws.render import Naming, render_all
+from orchestration.aws.render import Naming, render_all, render_workflows
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
 ABORT_MULTIPART_AFTER = cdk.Duration.days(7)
-HANDLERS = ("start_workflow", "launch_emr", "on_object_created")
+HANDLERS = ("start_workflow", "launch_emr", "on_object_created", "render_usage_report")
 HANDLER_MODULE = "orchestration.aws.handlers"
 # Glue databases: the curated lake (dbt's sources, LAKE_SCHEMA) and the dbt models (ATHENA_SCHEMA).
 LAKE_DATABASE = "lake"
@@ -115,6 +115,14 @@ class AnalyticsStack(cdk.Stack):
             master_key=_aws_managed_sns_key(self),
             enforce_ssl=True,
         )
+        # Report recipients subscribe here (the usage report's e-mail), apart from failure alerts.
+        self.reports_topic = sns.Topic(
+            self,
+            "Reports",
+            topic_name=self.naming.of("reports"),
+            master_key=self.topic.master_key,
+            enforce_ssl=True,
+        )
 
         self._glue()
         self._athena()
@@ -124,6 +132,7 @@ class AnalyticsStack(cdk.Stack):
         self._batch()
         self._lambdas(lambda_zip)
         self._state_machines()
+        self._workflows()
         self._rules()
         self._failure_alerts()
         for name, value in {
@@ -131,6 +140,7 @@ class AnalyticsStack(cdk.Stack):
             "CodeBucket": self.code_bucket.bucket_name,
             "AthenaResultsBucket": self.results_bucket.bucket_name,
             "NotificationsTopic": self.topic.topic_arn,
+            "ReportsTopic": self.reports_topic.topic_arn,
         }.items():
             cdk.CfnOutput(self, name, value=value)
 
@@ -513,6 +523,10 @@ class AnalyticsStack(cdk.Stack):
             "EmrJobFlowRole": self.emr_instance_profile.ref,
             # Batch accepts a secret's name in `valueFrom` (same account and region).
             "PiiSaltSecret": self.pii_salt_name,
+            "AthenaResultsBucket": self.results_bucket.bucket_name,
+            "AthenaWorkGroup": WORKGROUP,
+            "ModelsDatabase": MODELS_DATABASE,
+            "ReportsTopic": self.reports_topic.topic_arn,
         }
 
     def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
@@ -540,6 +554,7 @@ class AnalyticsStack(cdk.Stack):
                 "BATCH_JOB_DEFINITION": load_definition,
                 "LAKE_BUCKET": self.lake_bucket.bucket_name,
             },
+            "render_usage_report": {"LAKE_BUCKET": self.lake_bucket.bucket_name},
         }
         self.functions: dict[str, lambda_.Function] = {}
         for handler in HANDLERS:
@@ -578,6 +593,48 @@ class AnalyticsStack(cdk.Stack):
             )
         )
 
+    def _workflows(self) -> None:
+        """The query-and-report workflows: their state machines (as rendered), allowed to run
+        Athena queries in the workgroup, invoke their render function and publish the report;
+        the render function reads query results and writes under exports/ only."""
+        render = self.functions["render_usage_report"]
+        self.results_bucket.grant_read(render)
+        self.lake_bucket.grant_put(render, "exports/*")
+        for workflow, rendered in render_workflows(self.naming).items():
+            role = iam.Role(
+                self,
+                f"States{_camel(workflow)}Role",
+                assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["athena:StartQueryExecution", "athena:GetQueryExecution"],
+                    resources=[self._arn("athena", f"workgroup/{WORKGROUP}")],
+                )
+            )
+            # Athena reads the tables with the caller's permissions and writes its results.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                    resources=[
+                        self._arn("glue", "catalog"),
+                        *(
+                            self._arn("glue", f"database/{d}")
+                            for d in (LAKE_DATABASE, MODELS_DATABASE)
+                        ),
+                        *(
+                            self._arn("glue", f"table/{d}/*")
+                            for d in (LAKE_DATABASE, MODELS_DATABASE)
+                        ),
+                    ],
+                )
+            )
+            self.lake_bucket.grant_read(role)
+            self.results_bucket.grant_read_write(role)
+            render.grant_invoke(role)
+            self.reports_topic.grant_publish(role)
+            self._state_machine(workflow, rendered, role)
+
     def _allow_run_job_flow(self, role: iam.IRole) -> None:
         # RunJobFlow has no resource-level permission; the roles it may pass are narrowed.
         role.add_to_principal_policy(
@@ -604,19 +661,22 @@ class AnalyticsStack(cdk.Stack):
                 self._emr_state_machine_policy(role)
             else:
                 self._batch_state_machine_policy(role, rendered)
-            definition = rendered["state_machine"]["definition"]
-            text = json.dumps(definition, sort_keys=True)
-            used = sorted(set(_PLACEHOLDER.findall(text)))
-            machine = sfn.CfnStateMachine(
-                self,
-                f"States{_camel(pipeline)}",
-                state_machine_name=rendered["state_machine"]["name"],
-                role_arn=role.role_arn,
-                definition_string=text,
-                definition_substitutions={name: self.values[name] for name in used} or None,
-            )
-            machine.node.add_dependency(role.node.find_child("DefaultPolicy"))
-            self.state_machines[pipeline] = machine
+            self._state_machine(pipeline, rendered, role)
+
+    def _state_machine(self, name: str, rendered: dict[str, Any], role: iam.Role) -> None:
+        """Deploy a rendered state machine, its `${...}` placeholders substituted at deploy time."""
+        text = json.dumps(rendered["state_machine"]["definition"], sort_keys=True)
+        used = sorted(set(_PLACEHOLDER.findall(text)))
+        machine = sfn.CfnStateMachine(
+            self,
+            f"States{_camel(name)}",
+            state_machine_name=rendered["state_machine"]["name"],
+            role_arn=role.role_arn,
+            definition_string=text,
+            definition_substitutions={key: self.values[key] for key in used} or None,
+        )
+        machine.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        self.state_machines[name] = machine
 
     def _batch_state_machine_policy(self, role: iam.Role, rendered: dict[str, Any]) -> None:
         names = [d["jobDefinitionName"] for d in rendered["batch_job_definitions"]]

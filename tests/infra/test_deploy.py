@@ -91,6 +91,7 @@ def test_deployed_rules_target_the_deployed_handlers(deployed):
         "analytics-start-workflow",
         "analytics-launch-emr",
         "analytics-on-object-created",
+        "analytics-render-usage-report",
     }
     rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
     expected_handler = {
@@ -137,4 +138,5 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
         "analytics-ace-monthly",
         "analytics-listings-weekly",
         "analytics-usage-daily",
+        "analytics-usage-monthly-report",
     }

@@ -196,7 +196,7 @@ def test_a_job_definition_per_batch_task_running_that_task(synthesized):
 
 
 def test_state_machines_are_the_rendered_definitions(synthesized):
-    from orchestration.aws.render import render_all
+    from orchestration.aws.render import render_all, render_workflows
 
     machines = {
         m["Properties"]["StateMachineName"]: m["Properties"]
@@ -212,9 +212,19 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
         "analytics-ace-monthly",
         "analytics-listings-weekly",
         "analytics-usage-daily",
+        "analytics-usage-monthly-report",
     }
+    rendered.update(
+        (r["state_machine"]["name"], r["state_machine"]["definition"])
+        for r in render_workflows().values()
+    )
     for name, definition in rendered.items():
         assert json.loads(machines[name]["DefinitionString"]) == definition
+    report = machines["analytics-usage-monthly-report"]["DefinitionSubstitutions"]
+    assert set(report) == {
+        "AccountId", "AthenaResultsBucket", "AthenaWorkGroup", "LakeBucket", "ModelsDatabase",
+        "Region", "ReportsTopic",
+    }  # fmt: skip
     emr = machines["analytics-listings-weekly"]["DefinitionSubstitutions"]
     assert set(emr) == {"CodeBucket", "EmrJobFlowRole", "EmrServiceRole", "LogBucket"}
 
@@ -301,11 +311,15 @@ def test_every_log_group_has_a_retention_and_every_function_logs_to_one(synthesi
         assert function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups
 
 
-def test_sns_topic_is_encrypted_and_receives_failed_executions(synthesized):
-    [(topic, properties)] = [
-        (k, t["Properties"]) for k, t in synthesized.resources("AWS::SNS::Topic").items()
-    ]
-    assert "alias/aws/sns" in json.dumps(properties["KmsMasterKeyId"])
+def test_sns_topics_are_encrypted_and_alerts_receive_failed_executions(synthesized):
+    topics = {
+        t["Properties"]["TopicName"]: (k, t["Properties"])
+        for k, t in synthesized.resources("AWS::SNS::Topic").items()
+    }
+    assert set(topics) == {"analytics-notifications", "analytics-reports"}
+    for _, properties in topics.values():
+        assert "alias/aws/sns" in json.dumps(properties["KmsMasterKeyId"])
+    topic = topics["analytics-notifications"][0]
     failed = [
         r["Properties"]
         for r in synthesized.resources("AWS::Events::Rule").values()
