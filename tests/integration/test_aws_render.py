@@ -302,10 +302,14 @@ def test_s3_rule_matches_incoming_objects_of_the_lake_bucket_only():
     assert rule["Targets"][0]["Arn"].endswith(":function:analytics-on-object-created")
 
 
-def test_render_cli_prints_every_pipeline_as_json():
+def test_render_cli_prints_every_pipeline_and_workflow_as_json():
+    from orchestration.workflows import WORKFLOWS
+
     result = CliRunner().invoke(cli, ["aws", "render"])
     assert result.exit_code == 0, result.output
-    assert sorted(json.loads(result.output)) == sorted(PIPELINES)
+    assert sorted(json.loads(result.output)) == sorted([*PIPELINES, *WORKFLOWS])
+    report = CliRunner().invoke(cli, ["aws", "render", "usage_monthly_report"])
+    assert json.loads(report.output)["state_machine"]["name"] == "analytics-usage-monthly-report"
     one = CliRunner().invoke(cli, ["aws", "render", "listings_weekly"])
     assert (
         json.loads(one.output)["emr_launch_event"]["steps"][0]["job"] == "listings_postprocessing"
