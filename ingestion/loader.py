@@ -13,6 +13,7 @@ from typing import Any
 
 from ingestion.warehouse import Column, IncomingObject, LoadResult, TableSpec, Warehouse
 from orchestration.errors import InputError
+from orchestration.lake import split_s3_uri
 
 
 class LoadError(InputError, ValueError):
@@ -133,7 +134,7 @@ def fetched(path_or_uri: str, folder: str) -> Iterator[IncomingObject]:
     import boto3
     from botocore.exceptions import ClientError
 
-    bucket, _, key = path_or_uri[len("s3://") :].partition("/")
+    bucket, key = split_s3_uri(path_or_uri)
     s3 = boto3.client("s3")
     with tempfile.TemporaryDirectory() as tmp:
         local = os.path.join(tmp, name)

@@ -94,6 +94,12 @@ class Lake:
         return path
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3://bucket/key URI."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def staging_dir_for(path: str) -> str:
     """A hidden sibling folder to write a new version of `path` into before swapping it in."""
     parent, name = os.path.split(path.rstrip("/"))

@@ -15,7 +15,6 @@ from jinja2 import Environment
 from orchestration.errors import InputError
 from orchestration.workflows import DateRange
 
-REPORT_FILES = ("daily_views.csv", "format_totals.csv", "report.html")
 RESULT_COLUMNS = ["event_date", "format", "views", "unique_users"]
 # Colour-blind-safe palette (Okabe-Ito); formats beyond it reuse it in order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
@@ -89,7 +88,6 @@ class Series:
     format: str
     colour: str
     points: str  # SVG polyline points
-    total: int
 
 
 @dataclass(frozen=True)
@@ -110,10 +108,7 @@ def nice_ceiling(value: int) -> int:
     if value <= 1:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    return next(s * magnitude for s in (1, 2, 5, 10) if s * magnitude >= value)
 
 
 def chart(result: UsageResult, request: DateRange, width: int = 760, height: int = 340) -> Chart:
@@ -132,8 +127,7 @@ def chart(result: UsageResult, request: DateRange, width: int = 760, height: int
     for n, fmt in enumerate(result.formats):
         views = [result.daily.get((d, fmt), UsageRow(fmt, 0, 0)).views for d in days]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(views))
-        total = sum(views)
-        series.append(Series(fmt, PALETTE[n % len(PALETTE)], points, total))
+        series.append(Series(fmt, PALETTE[n % len(PALETTE)], points))
     y_ticks = [(y(peak * k // 4), peak * k // 4) for k in range(5)]
     step = max(1, math.ceil(len(days) / 8))
     x_ticks = [(x(i), days[i].strftime("%d %b")) for i in range(0, len(days), step)]

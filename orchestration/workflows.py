@@ -10,7 +10,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from orchestration.errors import InputError
 
@@ -56,13 +56,10 @@ def parse_payload(payload: object) -> DateRange:
         raise InputError('the payload must be a JSON object {"startDate": ..., "endDate": ...}')
     try:
         return DateRange.model_validate(payload)
-    except ValueError as err:
-        errors = getattr(err, "errors", lambda: [])()
-        if errors:
-            first = errors[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
-            raise InputError(f"invalid payload {where}: {first['msg']}") from None
-        raise InputError(f"invalid payload: {err}") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise InputError(f"invalid payload {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,7 @@
 # Idempotent. Needs root (or sudo) for apt-get; used by .ci/run and `make chromium`.
 set -euo pipefail
 
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-
-if ! command -v chromium >/dev/null 2>&1; then
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null \
-        || { $SUDO apt-get update >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }
-fi
+# shellcheck source=scripts/lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
+apt_install chromium chromium
 chromium --version

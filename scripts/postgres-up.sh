@@ -4,13 +4,9 @@
 # Idempotent. Needs root (or sudo) for apt-get and the service; used by .ci/run and `make postgres`.
 set -euo pipefail
 
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-
-if ! command -v pg_lsclusters >/dev/null 2>&1; then
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >/dev/null \
-        || { $SUDO apt-get update >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >/dev/null; }
-fi
+# shellcheck source=scripts/lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
+apt_install postgresql pg_lsclusters
 
 cluster="$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')"
 if [ -z "$cluster" ]; then

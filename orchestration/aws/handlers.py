@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from orchestration.errors import InputError
+from orchestration.workflows import DateRange
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -414,41 +415,33 @@ def _required_env(*names: str) -> dict[str, str]:
 # --- render_usage_report --------------------------------------------------------------------
 
 
-class ReportRequest(BaseModel):
-    """What the usage workflow's render_report state sends: the range and the query's result."""
+class ReportRequest(DateRange):
+    """What the render_report state sends: the workflow's range (checked as the local runner
+    checks it) and where the query's result is."""
 
-    model_config = ConfigDict(populate_by_name=True)
-    start_date: dt.date = Field(alias="startDate")
-    end_date: dt.date = Field(alias="endDate")
     result_location: str = Field(alias="resultLocation", pattern=r"^s3://[^/]+/.+")
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 def render_usage_report(event: Any, context: Any = None, s3_client: Any = None) -> dict:
     """Read the usage query's CSV result from S3, write the report (CSVs + HTML) under
     s3://LAKE_BUCKET/exports/usage/<startDate>_<endDate>/ and return the page's URI."""
-    from orchestration.lake import Lake
+    from orchestration.lake import Lake, split_s3_uri
     from orchestration.reports import render_usage_report as render
-    from orchestration.workflows import USAGE_MONTHLY_REPORT, parse_payload
+    from orchestration.workflows import USAGE_MONTHLY_REPORT
 
     request = parse_event(ReportRequest, event)
-    dates = parse_payload({"startDate": request.start_date, "endDate": request.end_date})
     bucket = _required_env("LAKE_BUCKET")["LAKE_BUCKET"]
     if s3_client is None:
         import boto3
 
         s3_client = boto3.client("s3")
-    source_bucket, source_key = _split_s3(request.result_location)
+    source_bucket, source_key = split_s3_uri(request.result_location)
     body = s3_client.get_object(Bucket=source_bucket, Key=source_key)["Body"].read()
-    files = render(body.decode("utf-8"), dates)
+    files = render(body.decode("utf-8"), request)
     folder = Lake(f"s3://{bucket}").report(
-        USAGE_MONTHLY_REPORT.exports, dates.start_date.isoformat(), dates.end_date.isoformat()
+        USAGE_MONTHLY_REPORT.exports, request.start_date.isoformat(), request.end_date.isoformat()
     )
-    _, prefix = _split_s3(folder)
+    _, prefix = split_s3_uri(folder)
     types = {".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8"}
     for name, text in files.items():
         s3_client.put_object(
