@@ -23,7 +23,9 @@ class Task:
     run: str  # name of the function in orchestration.tasks
     depends_on: tuple[str, ...] = ()
     retries: int | None = None  # None: settings.task_retries
-    shards: int = 1  # AWS Batch: an array job of this size (CURRENT_SHARD / TOTAL_SHARDS)
+    # Shards of a sharded task (DESIGN §5.2): locally parallel tasks, on AWS one Batch job each
+    # (CURRENT_SHARD of NUM_SHARDS); NUM_SHARDS in the environment overrides the count.
+    shards: int = 1
     timeout_minutes: int = 60
     vcpus: int = 2
     memory_mib: int = 8192

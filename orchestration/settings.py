@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestration.shards import IdRange, Shard
 
 Target = Literal["local", "athena", "redshift", "postgres"]
 
@@ -37,19 +39,30 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(default=65536, ge=1024, validation_alias="MAX_RECORD_BYTES")
     task_retries: int = Field(default=1, ge=0, validation_alias="TASK_RETRIES")
     parallelism: int = Field(default=2, ge=1, validation_alias="PARALLELISM")
-    # A sharded task's share of the work: set by submit_batch_jobs (CURRENT_SHARD) or by an AWS
-    # Batch array job (AWS_BATCH_JOB_ARRAY_INDEX, as the Step Functions definitions submit them).
-    current_shard: int = Field(
-        default=0, ge=0, validation_alias=AliasChoices("CURRENT_SHARD", "AWS_BATCH_JOB_ARRAY_INDEX")
+    # A sharded task's share of the work (DESIGN §5.2, 1-based): CURRENT_SHARD of NUM_SHARDS, as
+    # submit_batch_jobs sets them, or an AWS Batch array child's AWS_BATCH_JOB_ARRAY_INDEX + 1 (as
+    # the Step Functions definitions submit them). Unset: a local run runs every shard.
+    num_shards: int | None = Field(default=None, ge=1, le=1000, validation_alias="NUM_SHARDS")
+    current_shard: int | None = Field(default=None, ge=1, validation_alias="CURRENT_SHARD")
+    batch_array_index: int | None = Field(
+        default=None, ge=0, validation_alias="AWS_BATCH_JOB_ARRAY_INDEX"
     )
-    total_shards: int = Field(default=1, ge=1, validation_alias="TOTAL_SHARDS")
+    # Which ids the social analytics job computes (§5.2): START <= id <= END, END optional.
+    event_id_start: int | None = Field(default=None, ge=0, validation_alias="EVENT_ID_START")
+    event_id_end: int | None = Field(default=None, ge=0, validation_alias="EVENT_ID_END")
+    brand_id_start: int | None = Field(default=None, ge=0, validation_alias="BRAND_ID_START")
+    brand_id_end: int | None = Field(default=None, ge=0, validation_alias="BRAND_ID_END")
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> Settings:
-        if self.current_shard >= self.total_shards:
-            raise ValueError(
-                f"shard {self.current_shard} does not exist: TOTAL_SHARDS is {self.total_shards}"
-            )
+        if self.current_shard is None and self.batch_array_index is not None:
+            self.current_shard = self.batch_array_index + 1
+        if self.current_shard is not None:
+            if self.num_shards is None:
+                raise ValueError("CURRENT_SHARD needs NUM_SHARDS (how many shards there are)")
+            Shard(self.current_shard, self.num_shards)  # raises if out of range
+        IdRange(self.event_id_start, self.event_id_end)
+        IdRange(self.brand_id_start, self.brand_id_end)
         return self
 
     @field_validator("lake_root")
@@ -77,6 +90,21 @@ class Settings(BaseSettings):
         if self.redshift_url and not self.redshift_iam_role:
             raise ValueError("REDSHIFT_IAM_ROLE is required with REDSHIFT_URL (COPY/UNLOAD use it)")
         return self
+
+    @property
+    def shard(self) -> Shard | None:
+        """The one shard this process runs, when it was told (else None: every shard)."""
+        if self.current_shard is None or self.num_shards is None:
+            return None
+        return Shard(self.current_shard, self.num_shards)
+
+    @property
+    def event_ids(self) -> IdRange:
+        return IdRange(self.event_id_start, self.event_id_end)
+
+    @property
+    def brand_ids(self) -> IdRange:
+        return IdRange(self.brand_id_start, self.brand_id_end)
 
     @property
     def is_local(self) -> bool:

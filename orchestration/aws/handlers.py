@@ -109,7 +109,8 @@ class ContainerOverrides(BaseModel):
 
 
 class BatchJob(BaseModel):
-    """One job of the original contract, plus `shards` (N submissions, CURRENT_SHARD=0..N-1)."""
+    """One job of the original contract, plus `shards` (N submissions, CURRENT_SHARD=1..N of
+    NUM_SHARDS=N, DESIGN §5.2)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     job_name: str = Field(alias="jobName", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
@@ -158,13 +159,13 @@ def batch_submissions(event: BatchJobsEvent) -> list[tuple[BatchJob, dict[str, A
     submitter, which knows the ids of the jobs submitted before."""
     requests = []
     for job in event.jobs:
-        for shard in range(job.shards):
+        for shard in range(1, job.shards + 1):
             environment = [e.model_dump() for e in job.container_overrides.environment]
             name = job.job_name
             if job.shards > 1:
                 environment += [
                     {"name": "CURRENT_SHARD", "value": str(shard)},
-                    {"name": "TOTAL_SHARDS", "value": str(job.shards)},
+                    {"name": "NUM_SHARDS", "value": str(job.shards)},
                 ]
                 name = f"{job.job_name}-{shard}"
             request: dict[str, Any] = {

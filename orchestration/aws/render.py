@@ -88,7 +88,7 @@ def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, 
                 {"name": "ANALYTICS_TARGET", "value": "athena"},
                 {"name": "SPARK_MASTER", "value": f"local[{task.vcpus}]"},
                 # An array job's children read their shard from AWS_BATCH_JOB_ARRAY_INDEX.
-                *([{"name": "TOTAL_SHARDS", "value": str(task.shards)}] if task.shards > 1 else []),
+                *([{"name": "NUM_SHARDS", "value": str(task.shards)}] if task.shards > 1 else []),
                 # The runner inside retries the task (settings.task_retries); Batch does not.
                 *(
                     [{"name": "TASK_RETRIES", "value": str(task.retries)}]

@@ -95,3 +95,71 @@ LISTINGS = Contract(
     # Of two copies of a listing, the one reviewed most recently (then by line text) is kept.
     keep_first_by=("-last_review",),
 )
+
+# --- ticketing, users and social datasets (§4, §5.2) ------------------------------------------
+
+TICKETING_EVENTS = Contract(
+    dataset="ticketing/events",
+    fields=(
+        FieldSpec("event_id", "integer", minimum=1),
+        FieldSpec("brand_id", "integer", minimum=1),
+        FieldSpec("name", required=False),
+        FieldSpec("starts_at", "timestamp"),
+    ),
+    key=("event_id",),
+    keep_first_by=("-starts_at",),
+)
+
+TICKETING_ORDERS = Contract(
+    dataset="ticketing/orders",
+    fields=(
+        FieldSpec("order_id"),
+        FieldSpec("event_id", "integer", minimum=1),
+        FieldSpec("user_id"),
+        FieldSpec("quantity", "integer", minimum=1, maximum=100),
+        FieldSpec("status", "enum", values=("paid", "refunded")),
+        FieldSpec("ordered_at", "timestamp"),
+    ),
+    key=("order_id",),
+    # A refund landing with its payment on the same day wins (it happened after).
+    keep_first_by=("-status",),
+)
+
+USERS = Contract(
+    dataset="users",
+    fields=(
+        FieldSpec("user_id"),
+        FieldSpec("gender", "enum", required=False, values=("female", "male", "other")),
+        FieldSpec("birth_year", "integer", required=False, minimum=1900, maximum=2100),
+        FieldSpec("country", required=False),
+    ),
+    key=("user_id",),
+    keep_first_by=("gender", "birth_year", "country"),
+)
+
+SOCIAL_LIKES = Contract(
+    dataset="social/likes",
+    fields=(
+        FieldSpec("user_id"),
+        FieldSpec("page_id"),
+        FieldSpec("page_name", required=False),
+        FieldSpec("category", required=False),
+    ),
+    key=("user_id", "page_id"),
+    keep_first_by=("page_name", "category"),
+)
+
+SOCIAL_LISTENS = Contract(
+    dataset="social/listens",
+    fields=(
+        FieldSpec("user_id"),
+        FieldSpec("artist_id"),
+        FieldSpec("artist_name", required=False),
+        FieldSpec("genre", required=False),
+        FieldSpec("play_count", "integer", required=False, minimum=0),
+    ),
+    key=("user_id", "artist_id"),
+    keep_first_by=("-play_count", "artist_name", "genre"),
+)
+
+SOCIAL_CONTRACTS = (TICKETING_EVENTS, TICKETING_ORDERS, USERS, SOCIAL_LIKES, SOCIAL_LISTENS)

@@ -42,13 +42,31 @@ def publish_partition(df: DataFrame, path: str) -> None:
     swap_in(staging, path)
 
 
-def remove(spark: SparkSession, path: str) -> None:
-    """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine."""
+def _filesystem(spark: SparkSession, path: str):
     jvm = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(
-        hadoop_path, True
-    )
+    return hadoop_path, hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    """Whether a folder or file exists (local or s3), through Spark's filesystem layer."""
+    hadoop_path, fs = _filesystem(spark, path)
+    return bool(fs.exists(hadoop_path))
+
+
+def subfolders(spark: SparkSession, path: str) -> list[str]:
+    """Names of the visible folders directly under `path` (none if it does not exist)."""
+    hadoop_path, fs = _filesystem(spark, path)
+    if not fs.exists(hadoop_path):
+        return []
+    names = [s.getPath().getName() for s in fs.listStatus(hadoop_path) if s.isDirectory()]
+    return sorted(n for n in names if not n.startswith((".", "_")))
+
+
+def remove(spark: SparkSession, path: str) -> None:
+    """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine."""
+    hadoop_path, fs = _filesystem(spark, path)
+    fs.delete(hadoop_path, True)
 
 
 def count_rows(spark: SparkSession, path: str) -> int:

@@ -8,6 +8,8 @@ from pyspark.sql import functions as F
 from spark_jobs.common.contracts import Contract, FieldSpec
 
 # ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
+# A JSON number without a fraction or exponent, as schema_of_variant types it.
+JSON_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -53,11 +55,22 @@ def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
     checks: list[tuple[Column, str]] = []
     if field.required:
         checks.append((absent, f"missing_field:{field.name}"))
-    checks.append((~absent & (vtype != "STRING"), f"wrong_type:{field.name}"))
+    json_types = JSON_INTEGER_TYPES if field.kind == "integer" else ("STRING",)
+    checks.append((~absent & ~vtype.isin(*json_types), f"wrong_type:{field.name}"))
     if field.kind == "enum":
         checks.append((~absent & ~text.isin(*field.values), f"unknown_value:{field.name}"))
     if field.kind == "timestamp":
         checks.append((~absent & F.col(field.name).isNull(), f"bad_timestamp:{field.name}"))
+    return checks + _range_problems(field, F.col(field.name))
+
+
+def _range_problems(field: FieldSpec, typed: Column) -> list[tuple[Column, str]]:
+    """An integer field's bounds (a null value is in range)."""
+    checks: list[tuple[Column, str]] = []
+    if field.minimum is not None:
+        checks.append((typed < field.minimum, f"out_of_range:{field.name}"))
+    if field.maximum is not None:
+        checks.append((typed > field.maximum, f"out_of_range:{field.name}"))
     return checks
 
 
@@ -87,6 +100,10 @@ def _typed(field: FieldSpec) -> Column:
         # Parsed as an instant, stored as a UTC wall-clock (timestamp without time zone).
         valid = text.rlike(ISO_TIMESTAMP)
         return F.when(valid, F.try_to_timestamp(text)).cast("timestamp_ntz").alias(field.name)
+    if field.kind == "integer":
+        return F.when(
+            F.col(_type_col(field)).isin(*JSON_INTEGER_TYPES), text.try_cast("bigint")
+        ).alias(field.name)
     return text.alias(field.name)
 
 
@@ -163,11 +180,7 @@ def _csv_field_problems(field: FieldSpec, text: Column, typed: Column) -> list[t
         checks.append((~absent & typed.isNull(), f"wrong_type:{field.name}"))
     if field.kind in ("date", "timestamp"):
         checks.append((~absent & typed.isNull(), f"bad_{field.kind}:{field.name}"))
-    if field.minimum is not None:
-        checks.append((typed < field.minimum, f"out_of_range:{field.name}"))
-    if field.maximum is not None:
-        checks.append((typed > field.maximum, f"out_of_range:{field.name}"))
-    return checks
+    return checks + _range_problems(field, typed)
 
 
 def validate_csv(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:

@@ -36,25 +36,25 @@ def test_sharded_jobs_get_their_shard_and_the_dependent_waits_for_every_shard(ba
     result = submit_batch_jobs(event("batch_jobs_sharded.json"))
     names = [s["jobName"] for s in result["submitted"]]
     assert names == [
-        "social-analytics-0",
         "social-analytics-1",
         "social-analytics-2",
+        "social-analytics-3",
         "social-documents",
     ]
     ids = {s["jobName"]: s["jobId"] for s in result["submitted"]}
     described = {j["jobName"]: j for j in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
-    for shard in range(3):
+    for shard in range(1, 4):
         env = {
             e["name"]: e["value"]
             for e in described[f"social-analytics-{shard}"]["container"]["environment"]
         }
-        assert (env["CURRENT_SHARD"], env["TOTAL_SHARDS"], env["RUN_DATE"]) == (
+        assert (env["CURRENT_SHARD"], env["NUM_SHARDS"], env["RUN_DATE"]) == (
             str(shard),
             "3",
             "2026-01-02",
         )
     depends = {d["jobId"] for d in described["social-documents"]["dependsOn"]}
-    assert depends == {ids[f"social-analytics-{s}"] for s in range(3)}
+    assert depends == {ids[f"social-analytics-{s}"] for s in range(1, 4)}
     assert len(queued_jobs()) == 4
 
 

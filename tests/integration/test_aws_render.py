@@ -327,10 +327,10 @@ def test_a_sharded_task_is_an_array_job_whose_children_know_their_shard(monkeypa
     state = batch_state_machine(pipeline, Naming())["States"]["stats"]
     assert state["Parameters"]["ArrayProperties"] == {"Size": 4}
     environment = job_definition(pipeline, task, Naming())["containerProperties"]["environment"]
-    assert {"name": "TOTAL_SHARDS", "value": "4"} in environment
-    monkeypatch.setenv("TOTAL_SHARDS", "4")
-    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "3")
-    assert Settings().current_shard == 3
+    assert {"name": "NUM_SHARDS", "value": "4"} in environment
+    monkeypatch.setenv("NUM_SHARDS", "4")
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "3")  # 0-based: the fourth child
+    assert (Settings().shard.current, Settings().shard.total) == (4, 4)
     monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "4")
-    with pytest.raises(ValueError, match="shard 4 does not exist"):
+    with pytest.raises(ValueError, match="CURRENT_SHARD 5 does not exist"):
         Settings()

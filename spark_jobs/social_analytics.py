@@ -1,0 +1,385 @@
+"""social_analytics: statistics per event and per brand over their attendees (DESIGN §5.2), for one
+shard → lake/social_event_stats and lake/social_brand_stats (partition dt=<as of>/shard=K-of-N),
+plus the frontend's JSON documents and brand pages under exports/social/.
+
+Definitions (the README's "Social analytics" section says the same for readers of the output):
+- attendees of an event: distinct users with at least one paid order for it (a refunded order is
+  not paid: the latest version of each order, by landing day, counts); tickets: the quantity of
+  those paid orders. A brand's attendees: distinct users attending any of its events.
+- age at the event date: year of the event's start − birth year (for a brand, at the user's latest
+  event of the brand), bucketed <18, 18-24, 25-34, 35-44, 45-54, 55+, unknown (no birth year).
+- gender: female, male, other, unknown (missing).
+- top 10 liked pages, page categories, artists and genres: attendees who like the page (listen to
+  the artist; like any page of the category; listen to any artist of the genre). Ties are broken by
+  the id (the name for categories and genres), ascending.
+- every count comes with its share of the attendees (null when there are none).
+
+Inputs are the curated tables of social_curation, every landing day up to the as-of date; for each
+id the latest landing wins (a user's profile, an order's status, an event's details).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from orchestration.lake import Lake
+from orchestration.settings import Settings, get_settings
+from orchestration.shards import ALL_IDS, UNSHARDED, IdRange, Shard
+from spark_jobs.common.partitions import (
+    MissingInputError,
+    exists,
+    publish_partition,
+    remove,
+    subfolders,
+)
+from spark_jobs.common.session import get_spark
+
+EVENT_STATS = "social_event_stats"
+BRAND_STATS = "social_brand_stats"
+TOP_N = 10
+GENDERS = ("female", "male", "other", "unknown")
+AGE_BUCKETS = ("<18", "18-24", "25-34", "35-44", "45-54", "55+", "unknown")
+# (dimension, interest table, key column, label column): the top-10 lists.
+TOP_LISTS = (
+    ("page", "likes", "page_id", "page_name"),
+    ("page_category", "likes", "category", "category"),
+    ("artist", "listens", "artist_id", "artist_name"),
+    ("genre", "listens", "genre", "genre"),
+)
+DIMENSIONS = ("gender", "age", *(d for d, *_ in TOP_LISTS))
+# Curated inputs (social_curation) and the key whose latest landing wins.
+INPUTS = {
+    "events": ("ticketing_events", ("event_id",)),
+    "orders": ("ticketing_orders", ("order_id",)),
+    "users": ("users", ("user_id",)),
+    "likes": ("social_likes", ("user_id", "page_id")),
+    "listens": ("social_listens", ("user_id", "artist_id")),
+}
+STATS_COLUMNS = ("dimension", "rank", "key", "label", "count", "share")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What statistics are grouped by: events or brands."""
+
+    id_column: str
+    table: str
+    details: tuple[str, ...]  # descriptive columns carried into the output
+
+
+EVENT = Subject("event_id", EVENT_STATS, ("brand_id", "name", "starts_at"))
+BRAND = Subject("brand_id", BRAND_STATS, ("events",))
+
+
+# --- pure transforms ---------------------------------------------------------------------------
+
+
+def latest(df: DataFrame, key: tuple[str, ...]) -> DataFrame:
+    """The latest landing (`dt`) of each key; `dt` is dropped."""
+    window = Window.partitionBy(*key).orderBy(F.col("dt").desc())
+    return df.withColumn("_n", F.row_number().over(window)).where("_n = 1").drop("_n", "dt")
+
+
+def in_range(column: str, ids: IdRange) -> Column:
+    condition = F.lit(True)
+    if ids.start is not None:
+        condition &= F.col(column) >= ids.start
+    if ids.end is not None:
+        condition &= F.col(column) <= ids.end
+    return condition
+
+
+def owned(df: DataFrame, column: str, shard: Shard, ids: IdRange) -> DataFrame:
+    """Rows whose id is in the shard (`id % total + 1 == current`) and in the id range."""
+    return df.where(((F.col(column) % shard.total + 1) == shard.current) & in_range(column, ids))
+
+
+def attendance(events: DataFrame, orders: DataFrame) -> DataFrame:
+    """One row per (event, attendee): brand, event date, tickets of the user's paid orders."""
+    paid = orders.where(F.col("status") == "paid")
+    return (
+        paid.join(events.select("event_id", "brand_id", "starts_at"), "event_id")
+        .groupBy("event_id", "brand_id", "user_id")
+        .agg(
+            F.sum("quantity").alias("tickets"),
+            F.max(F.to_date("starts_at")).alias("event_date"),
+        )
+    )
+
+
+def age_bucket(age: Column) -> Column:
+    return (
+        F.when(age.isNull(), "unknown")
+        .when(age < 18, "<18")
+        .when(age <= 24, "18-24")
+        .when(age <= 34, "25-34")
+        .when(age <= 44, "35-44")
+        .when(age <= 54, "45-54")
+        .otherwise("55+")
+    )
+
+
+def attendees(attending: DataFrame, users: DataFrame, subject: Subject) -> DataFrame:
+    """One row per (subject, attendee): tickets, gender and age bucket (at the latest event of
+    the subject the user attends)."""
+    per_user = attending.groupBy(subject.id_column, "user_id").agg(
+        F.sum("tickets").alias("tickets"), F.max("event_date").alias("event_date")
+    )
+    profile = users.select("user_id", "gender", "birth_year")
+    age = F.year("event_date") - F.col("birth_year")
+    return per_user.join(profile, "user_id", "left").select(
+        subject.id_column,
+        "user_id",
+        "tickets",
+        F.coalesce(F.col("gender"), F.lit("unknown")).alias("gender"),
+        age_bucket(age).alias("age"),
+    )
+
+
+def totals(subjects: DataFrame, people: DataFrame, subject: Subject) -> DataFrame:
+    """Every subject (also those nobody attends) with its attendee and ticket counts."""
+    sums = people.groupBy(subject.id_column).agg(
+        F.count("*").alias("attendees"), F.sum("tickets").alias("tickets")
+    )
+    return subjects.join(sums, subject.id_column, "left").fillna(0, subset=["attendees", "tickets"])
+
+
+def _share(count: Column) -> Column:
+    return F.when(F.col("attendees") > 0, count / F.col("attendees"))
+
+
+def breakdown(
+    spark: SparkSession, subjects: DataFrame, people: DataFrame, subject: Subject, dimension: str
+) -> DataFrame:
+    """Counts per fixed bucket of `dimension` (gender or age), zeros included, in bucket order."""
+    values = GENDERS if dimension == "gender" else AGE_BUCKETS
+    buckets = spark.createDataFrame(list(enumerate(values, start=1)), "rank int, key string")
+    counts = people.groupBy(subject.id_column, F.col(dimension).alias("key")).agg(
+        F.count("*").alias("count")
+    )
+    return (
+        subjects.select(subject.id_column, "attendees")
+        .crossJoin(buckets)
+        .join(counts, [subject.id_column, "key"], "left")
+        .select(
+            subject.id_column,
+            F.lit(dimension).alias("dimension"),
+            "rank",
+            "key",
+            F.lit(None).cast("string").alias("label"),
+            F.coalesce("count", F.lit(0)).cast("bigint").alias("count"),
+            _share(F.coalesce("count", F.lit(0))).alias("share"),
+        )
+    )
+
+
+def top(
+    subjects: DataFrame,
+    people: DataFrame,
+    interests: DataFrame,
+    subject: Subject,
+    dimension: str,
+    key: str,
+    label: str,
+) -> DataFrame:
+    """The TOP_N keys most attendees share an interest in; ties by key ascending."""
+    counts = (
+        people.select(subject.id_column, "user_id")
+        .join(interests.where(F.col(key).isNotNull()), "user_id")
+        .groupBy(subject.id_column, key)
+        .agg(F.countDistinct("user_id").alias("count"), F.min(label).alias("label"))
+    )
+    order = Window.partitionBy(subject.id_column).orderBy(F.col("count").desc(), F.col(key))
+    ranked = counts.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= TOP_N)
+    return ranked.join(subjects.select(subject.id_column, "attendees"), subject.id_column).select(
+        subject.id_column,
+        F.lit(dimension).alias("dimension"),
+        F.col("rank").cast("int").alias("rank"),
+        F.col(key).cast("string").alias("key"),
+        F.col("label").cast("string").alias("label"),
+        F.col("count").cast("bigint").alias("count"),
+        _share(F.col("count")).alias("share"),
+    )
+
+
+def subject_stats(
+    spark: SparkSession,
+    subjects: DataFrame,
+    attending: DataFrame,
+    inputs: dict[str, DataFrame],
+    subject: Subject,
+) -> DataFrame:
+    """Long format, one row per (subject, dimension, rank): the subject's details, attendees and
+    tickets on every row, then dimension, rank, key, label, count, share."""
+    people = attendees(attending, inputs["users"], subject)
+    people = people.join(subjects.select(subject.id_column), subject.id_column)
+    summary = totals(subjects, people, subject)
+    parts = [breakdown(spark, summary, people, subject, d) for d in ("gender", "age")]
+    parts += [
+        top(summary, people, inputs[table], subject, dimension, key, label)
+        for dimension, table, key, label in TOP_LISTS
+    ]
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part)
+    return summary.join(rows, subject.id_column).select(
+        subject.id_column,
+        *subject.details,
+        F.col("attendees").cast("bigint").alias("attendees"),
+        F.col("tickets").cast("bigint").alias("tickets"),
+        *STATS_COLUMNS,
+    )
+
+
+def event_subjects(events: DataFrame, shard: Shard, ids: IdRange) -> DataFrame:
+    return owned(events, "event_id", shard, ids).select("event_id", "brand_id", "name", "starts_at")
+
+
+def brand_subjects(events: DataFrame, shard: Shard, ids: IdRange) -> DataFrame:
+    brands = events.groupBy("brand_id").agg(F.count("*").cast("bigint").alias("events"))
+    return owned(brands, "brand_id", shard, ids)
+
+
+def social_stats(
+    spark: SparkSession,
+    inputs: dict[str, DataFrame],
+    shard: Shard = UNSHARDED,
+    event_ids: IdRange = ALL_IDS,
+    brand_ids: IdRange = ALL_IDS,
+) -> tuple[DataFrame, DataFrame]:
+    """(event stats, brand stats) of one shard from the latest version of each input row."""
+    events = inputs["events"]
+    attending = attendance(events, inputs["orders"])
+    event_rows = subject_stats(
+        spark, event_subjects(events, shard, event_ids), attending, inputs, EVENT
+    )
+    brand_rows = subject_stats(
+        spark, brand_subjects(events, shard, brand_ids), attending, inputs, BRAND
+    )
+    return event_rows, brand_rows
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, DataFrame]:
+    """Every curated landing day up to `as_of` of each input, latest version per key."""
+    inputs = {}
+    for name, (table, key) in INPUTS.items():
+        path = lake.curated(table)
+        if not exists(spark, path):
+            raise MissingInputError(
+                f"no curated {table} at {path}: run social_curation_daily (analytics run "
+                "social_daily) for the landing days first"
+            )
+        landed = spark.read.option("basePath", path).parquet(path)
+        inputs[name] = latest(landed.where(F.col("dt") <= F.lit(as_of)), key)
+    return inputs
+
+
+def _merge_outside_range(
+    spark: SparkSession, path: str, rows: DataFrame, column: str, ids: IdRange
+) -> DataFrame:
+    """A run over part of the ids keeps the shard's other ids as they were published."""
+    if ids.is_all or not exists(spark, path):
+        return rows
+    kept = spark.read.parquet(path).where(~in_range(column, ids))
+    # Materialized first: the partition it was read from is about to be replaced.
+    return kept.unionByName(rows).localCheckpoint(eager=True)
+
+
+def publish_shard(
+    spark: SparkSession,
+    lake: Lake,
+    subject: Subject,
+    rows: DataFrame,
+    as_of: dt.date,
+    shard: Shard,
+    ids: IdRange,
+) -> str:
+    """Replace this shard's partition; partitions of another shard count (an earlier run split
+    differently) are removed so the day never holds an id twice."""
+    day = lake.curated(subject.table, as_of)
+    path = f"{day}/shard={shard.label}"
+    merged = _merge_outside_range(spark, path, rows, subject.id_column, ids)
+    publish_partition(merged.orderBy(subject.id_column, "dimension", "rank").coalesce(1), path)
+    for name in subfolders(spark, day):
+        if name.startswith("shard=") and not name.endswith(f"-of-{shard.total}"):
+            remove(spark, f"{day}/{name}")
+    return path
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    events: int
+    brands: int
+    documents: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"rows_out": self.events + self.brands, "documents": self.documents}
+
+
+def run(
+    settings: Settings,
+    as_of: dt.date,
+    shard: Shard | None = None,
+) -> ShardResult:
+    """Compute and publish one shard (settings' CURRENT_SHARD of NUM_SHARDS, or `shard`) as of
+    `as_of`, then write its documents and brand pages."""
+    from orchestration.social_documents import write_documents
+
+    shard = shard or settings.shard or UNSHARDED
+    spark = get_spark(settings)
+    lake = Lake.from_settings(settings)
+    inputs = read_inputs(spark, lake, as_of)
+    event_rows, brand_rows = social_stats(
+        spark, inputs, shard, settings.event_ids, settings.brand_ids
+    )
+    published: dict[str, list[dict]] = {}
+    for subject, rows, ids in (
+        (EVENT, event_rows, settings.event_ids),
+        (BRAND, brand_rows, settings.brand_ids),
+    ):
+        path = publish_shard(spark, lake, subject, rows, as_of, shard, ids)
+        # The documents are made from what was published (this run's ids only).
+        mine = spark.read.parquet(path).where(in_range(subject.id_column, ids))
+        ordered = mine.orderBy(subject.id_column, "dimension", "rank")
+        published[subject.id_column] = [r.asDict() for r in ordered.toLocalIterator()]
+    documents = write_documents(lake, as_of, published["event_id"], published["brand_id"])
+    return ShardResult(
+        events=len({r["event_id"] for r in published["event_id"]}),
+        brands=len({r["brand_id"] for r in published["brand_id"]}),
+        documents=documents,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`--date` (as of), and the shard and id settings as flags (else from the environment)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="as-of date")
+    flags = {
+        "--num-shards": "NUM_SHARDS",
+        "--current-shard": "CURRENT_SHARD",
+        "--event-id-start": "EVENT_ID_START",
+        "--event-id-end": "EVENT_ID_END",
+        "--brand-id-start": "BRAND_ID_START",
+        "--brand-id-end": "BRAND_ID_END",
+    }
+    for flag, env in flags.items():
+        parser.add_argument(flag, type=int, dest=env, help=f"overrides {env}")
+    args = vars(parser.parse_args(argv))
+    overrides = {env: args[env] for env in flags.values() if args[env] is not None}
+    # Flags win over the environment; every other setting still comes from the environment.
+    settings = Settings(**overrides) if overrides else get_settings()
+    print(run(settings, args["date"]).as_dict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
