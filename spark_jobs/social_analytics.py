@@ -52,7 +52,6 @@ TOP_LISTS = (
     ("artist", "listens", "artist_id", "artist_name"),
     ("genre", "listens", "genre", "genre"),
 )
-DIMENSIONS = ("gender", "age", *(d for d, *_ in TOP_LISTS))
 # Curated inputs (social_curation) and the key whose latest landing wins.
 INPUTS = {
     "events": ("ticketing_events", ("event_id",)),
@@ -154,55 +153,72 @@ def _share(count: Column) -> Column:
     return F.when(F.col("attendees") > 0, count / F.col("attendees"))
 
 
-def breakdown(
-    spark: SparkSession, subjects: DataFrame, people: DataFrame, subject: Subject, dimension: str
-) -> DataFrame:
-    """Counts per fixed bucket of `dimension` (gender or age), zeros included, in bucket order."""
-    values = GENDERS if dimension == "gender" else AGE_BUCKETS
-    buckets = spark.createDataFrame(list(enumerate(values, start=1)), "rank int, key string")
-    counts = people.groupBy(subject.id_column, F.col(dimension).alias("key")).agg(
-        F.count("*").alias("count")
+def interests(likes: DataFrame, listens: DataFrame) -> DataFrame:
+    """Every (user, dimension, key, label) of the top lists, stacked: one join serves them all."""
+    sources = {"likes": likes, "listens": listens}
+    parts = [
+        sources[table].select(
+            "user_id",
+            F.lit(dimension).alias("dimension"),
+            F.col(key).cast("string").alias("key"),
+            F.col(label).cast("string").alias("label"),
+        )
+        for dimension, table, key, label in TOP_LISTS
+    ]
+    stacked = parts[0]
+    for part in parts[1:]:
+        stacked = stacked.unionByName(part)
+    return stacked.where(F.col("key").isNotNull())
+
+
+def bucket_counts(spark: SparkSession, summary: DataFrame, people: DataFrame, subject: Subject):
+    """Counts per fixed gender and age bucket, zeros included, ranked in bucket order."""
+    fixed = [("gender", rank, key) for rank, key in enumerate(GENDERS, start=1)]
+    fixed += [("age", rank, key) for rank, key in enumerate(AGE_BUCKETS, start=1)]
+    grid = spark.createDataFrame(fixed, "dimension string, rank int, key string")
+    pairs = F.array(
+        *(F.struct(F.lit(d).alias("dimension"), F.col(d).alias("key")) for d in ("gender", "age"))
     )
+    counts = (
+        people.select(subject.id_column, F.explode(pairs).alias("p"))
+        .groupBy(subject.id_column, "p.dimension", "p.key")
+        .agg(F.count("*").alias("count"))
+    )
+    count = F.coalesce(F.col("count"), F.lit(0)).cast("bigint")
     return (
-        subjects.select(subject.id_column, "attendees")
-        .crossJoin(buckets)
-        .join(counts, [subject.id_column, "key"], "left")
+        summary.select(subject.id_column, "attendees")
+        .crossJoin(F.broadcast(grid))
+        .join(counts, [subject.id_column, "dimension", "key"], "left")
         .select(
             subject.id_column,
-            F.lit(dimension).alias("dimension"),
+            "dimension",
             "rank",
             "key",
             F.lit(None).cast("string").alias("label"),
-            F.coalesce("count", F.lit(0)).cast("bigint").alias("count"),
-            _share(F.coalesce("count", F.lit(0))).alias("share"),
+            count.alias("count"),
+            _share(count).alias("share"),
         )
     )
 
 
-def top(
-    subjects: DataFrame,
-    people: DataFrame,
-    interests: DataFrame,
-    subject: Subject,
-    dimension: str,
-    key: str,
-    label: str,
-) -> DataFrame:
-    """The TOP_N keys most attendees share an interest in; ties by key ascending."""
+def top_lists(summary: DataFrame, people: DataFrame, liked: DataFrame, subject: Subject):
+    """Per dimension of TOP_LISTS, the TOP_N keys most attendees share; ties by key ascending."""
     counts = (
         people.select(subject.id_column, "user_id")
-        .join(interests.where(F.col(key).isNotNull()), "user_id")
-        .groupBy(subject.id_column, key)
-        .agg(F.countDistinct("user_id").alias("count"), F.min(label).alias("label"))
+        .join(liked, "user_id")
+        .groupBy(subject.id_column, "dimension", "key")
+        .agg(F.countDistinct("user_id").alias("count"), F.min("label").alias("label"))
     )
-    order = Window.partitionBy(subject.id_column).orderBy(F.col("count").desc(), F.col(key))
+    order = Window.partitionBy(subject.id_column, "dimension").orderBy(
+        F.col("count").desc(), F.col("key")
+    )
     ranked = counts.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= TOP_N)
-    return ranked.join(subjects.select(subject.id_column, "attendees"), subject.id_column).select(
+    return ranked.join(summary.select(subject.id_column, "attendees"), subject.id_column).select(
         subject.id_column,
-        F.lit(dimension).alias("dimension"),
+        "dimension",
         F.col("rank").cast("int").alias("rank"),
-        F.col(key).cast("string").alias("key"),
-        F.col("label").cast("string").alias("label"),
+        "key",
+        "label",
         F.col("count").cast("bigint").alias("count"),
         _share(F.col("count")).alias("share"),
     )
@@ -212,22 +228,19 @@ def subject_stats(
     spark: SparkSession,
     subjects: DataFrame,
     attending: DataFrame,
-    inputs: dict[str, DataFrame],
+    users: DataFrame,
+    liked: DataFrame,
     subject: Subject,
 ) -> DataFrame:
     """Long format, one row per (subject, dimension, rank): the subject's details, attendees and
     tickets on every row, then dimension, rank, key, label, count, share."""
-    people = attendees(attending, inputs["users"], subject)
-    people = people.join(subjects.select(subject.id_column), subject.id_column)
+    people = attendees(attending, users, subject)
+    # Read by both kinds of statistics below: computed once.
+    people = people.join(subjects.select(subject.id_column), subject.id_column).cache()
     summary = totals(subjects, people, subject)
-    parts = [breakdown(spark, summary, people, subject, d) for d in ("gender", "age")]
-    parts += [
-        top(summary, people, inputs[table], subject, dimension, key, label)
-        for dimension, table, key, label in TOP_LISTS
-    ]
-    rows = parts[0]
-    for part in parts[1:]:
-        rows = rows.unionByName(part)
+    rows = bucket_counts(spark, summary, people, subject).unionByName(
+        top_lists(summary, people, liked, subject)
+    )
     return summary.join(rows, subject.id_column).select(
         subject.id_column,
         *subject.details,
@@ -255,12 +268,13 @@ def social_stats(
 ) -> tuple[DataFrame, DataFrame]:
     """(event stats, brand stats) of one shard from the latest version of each input row."""
     events = inputs["events"]
-    attending = attendance(events, inputs["orders"])
+    attending = attendance(events, inputs["orders"]).cache()
+    liked = interests(inputs["likes"], inputs["listens"]).cache()
     event_rows = subject_stats(
-        spark, event_subjects(events, shard, event_ids), attending, inputs, EVENT
+        spark, event_subjects(events, shard, event_ids), attending, inputs["users"], liked, EVENT
     )
     brand_rows = subject_stats(
-        spark, brand_subjects(events, shard, brand_ids), attending, inputs, BRAND
+        spark, brand_subjects(events, shard, brand_ids), attending, inputs["users"], liked, BRAND
     )
     return event_rows, brand_rows
 
@@ -279,7 +293,8 @@ def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, Da
                 "social_daily) for the landing days first"
             )
         landed = spark.read.option("basePath", path).parquet(path)
-        inputs[name] = latest(landed.where(F.col("dt") <= F.lit(as_of)), key)
+        # Each input is read by several statistics: its latest versions are computed once.
+        inputs[name] = latest(landed.where(F.col("dt") <= F.lit(as_of)), key).cache()
     return inputs
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 
 import pytest
 
+from orchestration.lake import Lake
+from orchestration.settings import Settings
 from orchestration.shards import Shard
 from spark_jobs import social_analytics, social_curation
 
@@ -24,7 +27,12 @@ EVENTS = {
     ],
     DAY2: [
         # starts_at has an offset: 2027-01-15T01:00+02:00 is 2027-01-14T23:00Z, still 2027.
-        {"event_id": 2, "brand_id": 10, "name": "New Year", "starts_at": "2027-01-15T01:00:00+02:00"},
+        {
+            "event_id": 2,
+            "brand_id": 10,
+            "name": "New Year",
+            "starts_at": "2027-01-15T01:00:00+02:00",
+        },
     ],
 }
 ORDERS = {
@@ -76,10 +84,34 @@ LIKES = {
 }
 LISTENS = {
     DAY1: [
-        {"user_id": "u1", "artist_id": "a1", "artist_name": "Artist A", "genre": "pop", "play_count": 10},
-        {"user_id": "u4", "artist_id": "a1", "artist_name": "Artist A", "genre": "pop", "play_count": 3},
-        {"user_id": "u4", "artist_id": "a2", "artist_name": "Artist B", "genre": "jazz", "play_count": 1},
-        {"user_id": "u2", "artist_id": "a2", "artist_name": "Artist B", "genre": None, "play_count": 7},
+        {
+            "user_id": "u1",
+            "artist_id": "a1",
+            "artist_name": "Artist A",
+            "genre": "pop",
+            "play_count": 10,
+        },
+        {
+            "user_id": "u4",
+            "artist_id": "a1",
+            "artist_name": "Artist A",
+            "genre": "pop",
+            "play_count": 3,
+        },
+        {
+            "user_id": "u4",
+            "artist_id": "a2",
+            "artist_name": "Artist B",
+            "genre": "jazz",
+            "play_count": 1,
+        },
+        {
+            "user_id": "u2",
+            "artist_id": "a2",
+            "artist_name": "Artist B",
+            "genre": None,
+            "play_count": 7,
+        },
     ],
 }
 
@@ -96,15 +128,36 @@ def write_raw(lake, dataset: str, by_day: dict, extra_lines: dict | None = None)
             handle.write("\n".join(lines) + "\n")
 
 
-@pytest.fixture
-def social_lake(settings, lake, spark):
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory, spark):
+    """The raw files of both days curated once; each test gets a copy of that lake."""
+    root = tmp_path_factory.mktemp("social") / "lake"
+    settings = Settings(LAKE_ROOT=str(root))
+    lake = Lake.from_settings(settings)
     write_raw(lake, "ticketing/events", EVENTS, {DAY1: ['{"event_id": 5, "brand_id": ']})
     write_raw(lake, "ticketing/orders", ORDERS)
     write_raw(lake, "users", USERS)
     write_raw(lake, "social/likes", LIKES)
     write_raw(lake, "social/listens", LISTENS)
     results = [social_curation.run(settings, day) for day in (DAY1, DAY2)]
+    return root, results
+
+
+@pytest.fixture
+def social_lake(curated, settings, lake):
+    root, results = curated
+    shutil.copytree(root, lake.root)
     return settings, lake, results
+
+
+@pytest.fixture(scope="module")
+def computed(curated, tmp_path_factory):
+    """One unsharded run over a copy of the curated lake, shared by the read-only checks."""
+    root = tmp_path_factory.mktemp("social-computed") / "lake"
+    shutil.copytree(curated[0], root)
+    settings = Settings(LAKE_ROOT=str(root))
+    result = social_analytics.run(settings, DAY2)
+    return Lake.from_settings(settings), result
 
 
 def stats(spark, lake, table: str, id_column: str) -> dict:
@@ -135,8 +188,7 @@ def test_curation_quarantines_each_bad_record_with_its_reason(social_lake, spark
     _, lake, results = social_lake
     reasons = {
         table: sorted(
-            r["reason"]
-            for r in spark.read.parquet(lake.quarantine(table, DAY1)).collect()
+            r["reason"] for r in spark.read.parquet(lake.quarantine(table, DAY1)).collect()
         )
         for table in ("ticketing_events", "ticketing_orders", "users")
     }
@@ -151,9 +203,8 @@ def test_curation_quarantines_each_bad_record_with_its_reason(social_lake, spark
     assert results[0].rows_in == results[0].rows_out + 6
 
 
-def test_every_event_statistic_matches_the_hand_count(social_lake, spark):
-    settings, lake, _ = social_lake
-    social_analytics.run(settings, DAY2)
+def test_every_event_statistic_matches_the_hand_count(computed, spark):
+    lake, _ = computed
     events = stats(spark, lake, "social_event_stats", "event_id")
     assert sorted(events) == [1, 2, 3]
 
@@ -200,9 +251,8 @@ def test_every_event_statistic_matches_the_hand_count(social_lake, spark):
     assert "page" not in e3
 
 
-def test_every_brand_statistic_matches_the_hand_count(social_lake, spark):
-    settings, lake, _ = social_lake
-    social_analytics.run(settings, DAY2)
+def test_every_brand_statistic_matches_the_hand_count(computed, spark):
+    lake, _ = computed
     brands = stats(spark, lake, "social_brand_stats", "brand_id")
     # Brand 10 (events 1 and 2): u1, u2, u5, u4 attend; tickets 7 + 6.
     b10 = brands[10]
@@ -227,9 +277,8 @@ def test_every_brand_statistic_matches_the_hand_count(social_lake, spark):
     assert (brands[11]["attendees"], brands[11]["tickets"]) == (0, 0)
 
 
-def test_documents_and_brand_pages_are_written_from_the_statistics(social_lake):
-    settings, lake, _ = social_lake
-    result = social_analytics.run(settings, DAY2)
+def test_documents_and_brand_pages_are_written_from_the_statistics(computed):
+    lake, result = computed
     assert (result.events, result.brands, result.documents) == (3, 2, 3 + 2 * 2)
     with open(lake.exports("social", "events", "1.json"), encoding="utf-8") as handle:
         e1 = json.load(handle)
@@ -292,8 +341,6 @@ def test_an_id_range_replaces_only_its_ids(social_lake, spark, monkeypatch):
     whole = published(spark, lake, "social_event_stats")
     monkeypatch.setenv("EVENT_ID_START", "2")
     monkeypatch.setenv("EVENT_ID_END", "2")
-    from orchestration.settings import Settings
-
     ranged = Settings()
     assert (ranged.event_ids.start, ranged.event_ids.end) == (2, 2)
     result = social_analytics.run(ranged, DAY2)
