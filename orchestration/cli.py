@@ -155,11 +155,7 @@ def run(
     value = {"date": date_, "month": month, "uri": uri}[pipeline.param]
     if value is None:
         raise click.UsageError(f"{pipeline.name} needs --{pipeline.param}")
-    if task_name is not None:
-        if task_name not in {t.name for t in pipeline.tasks}:
-            known = ", ".join(t.name for t in pipeline.tasks)
-            raise click.UsageError(f"{pipeline.name} has no task {task_name!r}; known: {known}")
-        pipeline = pipeline.only(task_name)
+    pipeline = _only_task(pipeline, task_name)
     result = Runner(settings_or_exit(), console=console).run(
         pipeline, parse_params(pipeline, value), resume=resume
     )
@@ -167,15 +163,26 @@ def run(
         sys.exit(1)
 
 
+def _only_task(pipeline, task_name: str | None):
+    """The pipeline, or only its task `task_name` (a usage error naming the known tasks)."""
+    if task_name is None:
+        return pipeline
+    if task_name not in {t.name for t in pipeline.tasks}:
+        known = ", ".join(t.name for t in pipeline.tasks)
+        raise click.UsageError(f"{pipeline.name} has no task {task_name!r}; known: {known}")
+    return pipeline.only(task_name)
+
+
 @cli.command()
 @click.argument("pipeline_name", metavar="PIPELINE")
 @click.option("--from", "start", required=True, callback=_date, help="first date YYYY-MM-DD")
 @click.option("--to", "end", required=True, callback=_date, help="last date YYYY-MM-DD")
-def backfill(pipeline_name: str, start: dt.date, end: dt.date) -> None:
+@click.option("--task", "task_name", help="run only this task of each date")
+def backfill(pipeline_name: str, start: dt.date, end: dt.date, task_name: str | None) -> None:
     """Run a daily pipeline for every date from --from to --to, in order."""
     from orchestration.runner import Runner
 
-    pipeline = _pipeline(pipeline_name)
+    pipeline = _only_task(_pipeline(pipeline_name), task_name)
     if pipeline.param != "date":
         raise click.UsageError(f"{pipeline.name} is not a daily pipeline")
     if end < start:

@@ -19,6 +19,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 ACE_SELECTION = ("+marts.ace", "+marts.reports", "+marts.warehouse")
 # The usage models (§5.4) over the events the delivery stream landed, and their source freshness.
 USAGE_SELECTION = ("+marts.usage",)
+# The social report models (§5.2) over the statistics the shards published.
+SOCIAL_SELECTION = ("+marts.social",)
 # Unit tests check the SQL, not the data: they run in `make test`, not in scheduled builds.
 SCHEDULED_BUILD = ("build", "--exclude-resource-type", "unit_test")
 # A daily build also leaves out the data tests that scan the whole history (staging views over

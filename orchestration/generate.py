@@ -322,6 +322,8 @@ def generate(lake: Lake, opts: GenerateOptions) -> GenerateSummary:
                 handle.write("\n".join(_experience_snapshot(opts, day_index)) + "\n")
             os.replace(path + ".tmp", path)
             summary.files.append(path)
+            for dataset, lines in write_social(lake, opts, day_index).items():
+                summary.counts[f"{dataset.replace('/', '_')}_lines"] += lines
             path, lines = write_usage_events(lake, opts, day)
             summary.files.append(path)
             summary.counts["usage_event_lines"] += lines
@@ -432,3 +434,183 @@ def write_usage_events(lake: Lake, opts: GenerateOptions, day: dt.date) -> tuple
         handle.write("\n".join(lines) + "\n")
     os.replace(path + ".tmp", path)
     return path, len(lines)
+
+
+# --- ticketing, users and social datasets (§4, §5.2) ------------------------------------------
+
+GENRES = ("pop", "rock", "hip-hop", "electronic", "jazz", "classical", "folk")
+PAGE_CATEGORIES = ("music", "sport", "food", "travel", "fashion", "tech", "film")
+
+
+@dataclass(frozen=True)
+class SocialSizes:
+    events: int
+    brands: int
+    users: int
+    pages: int = 60
+    artists: int = 50
+
+    @classmethod
+    def of(cls, opts: GenerateOptions) -> SocialSizes:
+        events = min(500, max(20, opts.scale // 100))
+        return cls(
+            events=events, brands=max(4, events // 5), users=min(50_000, max(300, opts.scale // 4))
+        )
+
+
+def _zipf_weights(n: int, exponent: float = 1.2) -> list[float]:
+    """A few huge, many small: the k-th most popular gets 1/k^exponent of the draws."""
+    return [1 / (k + 1) ** exponent for k in range(n)]
+
+
+def _user(rng: random.Random, user_no: int) -> dict:
+    draw = rng.random()
+    gender = "female" if draw < 0.45 else "male" if draw < 0.9 else "other" if draw < 0.94 else None
+    birth_year = None if rng.random() < 0.08 else round(rng.triangular(1950, 2012, 1996))
+    return {
+        "user_id": f"user-{user_no:06d}",
+        "gender": gender,
+        "birth_year": birth_year,
+        "country": rng.choice(["GB", "FR", "DE", "ES", "IE", "NL"]),
+    }
+
+
+def paid_orders(opts: GenerateOptions, day_index: int) -> list[dict]:
+    """The orders placed (and landed) on a day: events drawn by a skewed popularity."""
+    sizes = SocialSizes.of(opts)
+    rng = random.Random(f"{opts.seed}-orders-{day_index}")
+    day = opts.start + dt.timedelta(days=day_index)
+    weights = _zipf_weights(sizes.events)
+    orders = []
+    for i in range(max(1, sizes.users * 2 // opts.days)):
+        at = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(
+            seconds=rng.randrange(86400)
+        )
+        orders.append(
+            {
+                "order_id": f"ord-{day:%Y%m%d}-{i:06d}",
+                "event_id": 100 + rng.choices(range(sizes.events), weights)[0],
+                "user_id": f"user-{rng.randrange(sizes.users):06d}",
+                "quantity": rng.choice([1, 1, 1, 2, 2, 3, 4, 6]),
+                "status": "paid",
+                "ordered_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    return orders
+
+
+def social_lines(opts: GenerateOptions, day_index: int) -> dict[str, list[str]]:
+    """One landing day of each social dataset (§4): events announced that day, the day's orders
+    (event popularity skewed; yesterday's refunds), new users' profiles (missing gender and birth
+    years) with a few updated profiles, and new users' likes and listens; plus a share of bad
+    records (wrong types, unknown values, out-of-range numbers, broken JSON)."""
+    sizes = SocialSizes.of(opts)
+    day = opts.start + dt.timedelta(days=day_index)
+    lines: dict[str, list[str]] = {}
+
+    events = []
+    for n in range(sizes.events):
+        if n % opts.days != day_index:
+            continue
+        event_rng = random.Random(f"{opts.seed}-event-{n}")
+        starts = dt.datetime.combine(opts.start, dt.time(19), dt.UTC) + dt.timedelta(
+            days=event_rng.randrange(-60, 120)
+        )
+        events.append(
+            {
+                "event_id": 100 + n,
+                "brand_id": 1 + (n * 7) % sizes.brands,
+                "name": f"Event {100 + n}",
+                "starts_at": starts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    lines["ticketing/events"] = [json.dumps(e) for e in events]
+
+    orders = paid_orders(opts, day_index)
+    if day_index > 0:  # refunds of yesterday's orders land today
+        refunded = [
+            o
+            for o in paid_orders(opts, day_index - 1)
+            if random.Random(o["order_id"]).random() < 0.03
+        ]
+        orders += [{**o, "status": "refunded"} for o in refunded]
+    lines["ticketing/orders"] = [json.dumps(o) for o in orders]
+
+    users = [
+        _user(random.Random(f"{opts.seed}-user-{k}"), k)
+        for k in range(sizes.users)
+        if k % opts.days == day_index
+    ]
+    # A few earlier users complete their profile (the latest landing wins).
+    for k in range(0, sizes.users, 50):
+        if day_index and k % opts.days < day_index:
+            profile = _user(random.Random(f"{opts.seed}-user-{k}"), k)
+            users.append({**profile, "gender": profile["gender"] or "other"})
+    lines["users"] = [json.dumps(u) for u in users]
+
+    page_weights, artist_weights = (
+        _zipf_weights(sizes.pages, 1.0),
+        _zipf_weights(sizes.artists, 1.0),
+    )
+    likes, listens = [], []
+    for user in users:
+        user_rng = random.Random(f"{opts.seed}-taste-{user['user_id']}")
+        for p in sorted(
+            set(user_rng.choices(range(sizes.pages), page_weights, k=user_rng.randrange(0, 9)))
+        ):
+            likes.append(
+                {
+                    "user_id": user["user_id"],
+                    "page_id": f"page-{p:03d}",
+                    "page_name": f"Page {p}",
+                    "category": PAGE_CATEGORIES[p % len(PAGE_CATEGORIES)],
+                }
+            )
+        for a in sorted(
+            set(user_rng.choices(range(sizes.artists), artist_weights, k=user_rng.randrange(0, 7)))
+        ):
+            listens.append(
+                {
+                    "user_id": user["user_id"],
+                    "artist_id": f"artist-{a:03d}",
+                    "artist_name": f"Artist {a}",
+                    "genre": GENRES[a % len(GENRES)],
+                    "play_count": user_rng.randrange(1, 500),
+                }
+            )
+    lines["social/likes"] = [json.dumps(x) for x in likes]
+    lines["social/listens"] = [json.dumps(x) for x in listens]
+
+    if opts.anomaly_rate > 0:
+        stamp = day.strftime("%Y%m%d")
+        lines["ticketing/events"].append(
+            json.dumps(
+                {"event_id": f"E-{stamp}", "brand_id": 1, "starts_at": "2026-01-01T00:00:00Z"}
+            )
+        )
+        lines["ticketing/orders"] += [
+            json.dumps({**orders[0], "order_id": f"ord-{stamp}-bad-qty", "quantity": 0}),
+            json.dumps({**orders[0], "order_id": f"ord-{stamp}-bad-status", "status": "pending"}),
+            json.dumps(orders[0])[:-12],
+        ]
+        lines["users"] += [
+            json.dumps({"user_id": f"user-bad-{stamp}-1", "gender": "robot", "birth_year": 1990}),
+            json.dumps({"user_id": f"user-bad-{stamp}-2", "gender": "male", "birth_year": 3001}),
+        ]
+        lines["social/likes"].append(json.dumps({"user_id": "user-000001"}))
+    return lines
+
+
+def write_social(lake: Lake, opts: GenerateOptions, day_index: int) -> dict[str, int]:
+    """Write one landing day of every social dataset; returns lines per dataset."""
+    day = opts.start + dt.timedelta(days=day_index)
+    counts = {}
+    for dataset, lines in social_lines(opts, day_index).items():
+        folder = lake.raw(dataset, day)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "part-0.jsonl")
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n" if lines else "")
+        os.replace(path + ".tmp", path)
+        counts[dataset] = len(lines)
+    return counts

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from orchestration.shards import Shard
+
 TaskKind = Literal["spark", "python", "dbt"]
 Param = Literal["date", "month", "uri"]
 # Where a pipeline's tasks run on AWS: AWS Batch containers chained by Step Functions, or the
@@ -29,6 +31,15 @@ class Task:
     timeout_minutes: int = 60
     vcpus: int = 2
     memory_mib: int = 8192
+    shard: Shard | None = None  # set on the copies a sharded task is expanded into
+
+    def expand(self, total: int | None = None, only: Shard | None = None) -> list[Task]:
+        """The tasks that run this one: itself, or one per shard (`<name>@<K>-of-<N>`, N =
+        `total` or the declared count), or only shard `only`."""
+        if self.shards == 1 and total is None and only is None:
+            return [self]
+        shards = [only] if only else Shard.all_of(total or self.shards)
+        return [replace(self, name=f"{self.name}@{s.label}", shard=s) for s in shards]
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,18 @@ class Pipeline:
 
     def graph(self) -> dict[str, set[str]]:
         return {t.name: set(t.depends_on) for t in self.tasks}
+
+    def sharded(self, total: int | None = None, only: Shard | None = None) -> Pipeline:
+        """The pipeline as it runs: each sharded task expanded into its shards (all of them, or
+        `only` one, as in an AWS Batch job that was given CURRENT_SHARD), and its dependents
+        waiting for every shard."""
+        expanded = {t.name: t.expand(total, only) if t.shards > 1 else [t] for t in self.tasks}
+        tasks = tuple(
+            replace(copy, depends_on=tuple(n.name for d in t.depends_on for n in expanded[d]))
+            for t in self.tasks
+            for copy in expanded[t.name]
+        )
+        return replace(self, tasks=tasks)
 
     def only(self, name: str) -> Pipeline:
         """This pipeline reduced to one task, without its dependencies (how AWS runs a task:
@@ -163,6 +186,36 @@ USAGE_DAILY = Pipeline(
     tasks=(Task("dbt_build_usage", "dbt", "dbt_build_usage", vcpus=1, memory_mib=4096),),
 )
 
+SOCIAL_DAILY = Pipeline(
+    name="social_daily",
+    description=(
+        "Social analytics (§5.2): curate the landing day, statistics per event and brand in "
+        "NUM_SHARDS parallel shards, documents and brand pages, report models."
+    ),
+    param="date",
+    schedule="cron(0 6 * * ? *)",
+    schedule_offset="yesterday",
+    tasks=(
+        Task("social_curation_daily", "spark", "social_curation_daily"),
+        Task(
+            "social_analytics",
+            "spark",
+            "social_analytics",
+            depends_on=("social_curation_daily",),
+            shards=2,
+        ),
+        Task(
+            "dbt_build_social",
+            "dbt",
+            "dbt_build_social",
+            depends_on=("social_analytics",),
+            vcpus=1,
+            memory_mib=4096,
+        ),
+    ),
+)
+
 PIPELINES: dict[str, Pipeline] = {
-    p.name: p for p in (ACE_DAILY, ACE_MONTHLY, LISTINGS_WEEKLY, WAREHOUSE_LOAD, USAGE_DAILY)
+    p.name: p
+    for p in (ACE_DAILY, ACE_MONTHLY, LISTINGS_WEEKLY, WAREHOUSE_LOAD, USAGE_DAILY, SOCIAL_DAILY)
 }

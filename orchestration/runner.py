@@ -125,6 +125,9 @@ class Runner:
         self.retry_backoff_seconds = retry_backoff_seconds
 
     def run(self, pipeline: Pipeline, params: dict[str, str], resume: bool = False) -> RunResult:
+        # Sharded tasks run as one task per shard (in parallel), or as the one shard this
+        # process was given (CURRENT_SHARD of NUM_SHARDS).
+        pipeline = pipeline.sharded(self.settings.num_shards, self.settings.shard)
         with run_lock(self.lake, pipeline.name, params):
             return self._run(pipeline, params, resume)
 
@@ -206,7 +209,7 @@ class Runner:
         log_path = os.path.join(log_dir, f"{task.name}.log")
         retries = self.settings.task_retries if task.retries is None else task.retries
         fn = self.tasks[task.run]
-        ctx = TaskContext(self.settings, self.lake, dict(params), log_path)
+        ctx = TaskContext(self.settings, self.lake, dict(params), log_path, task.shard)
         attempt = 0
         while True:
             attempt += 1

@@ -11,11 +11,13 @@ from orchestration.dbt import (
     ACE_SELECTION,
     DAILY_EXCLUDE,
     SCHEDULED_BUILD,
+    SOCIAL_SELECTION,
     USAGE_SELECTION,
     run_dbt,
 )
 from orchestration.lake import Lake
 from orchestration.settings import Settings
+from orchestration.shards import Shard
 
 Metrics = dict[str, Any]
 
@@ -26,6 +28,7 @@ class TaskContext:
     lake: Lake
     params: dict[str, str]
     log_path: str
+    shard: Shard | None = None  # the shard of a sharded task
 
     @property
     def day(self) -> dt.date:
@@ -58,6 +61,24 @@ def listings_postprocessing(ctx: TaskContext) -> Metrics:
     from spark_jobs import listings_postprocessing
 
     return listings_postprocessing.run(ctx.settings, ctx.day).as_dict()
+
+
+def social_curation_daily(ctx: TaskContext) -> Metrics:
+    from spark_jobs import social_curation
+
+    return social_curation.run(ctx.settings, ctx.day).as_dict()
+
+
+def social_analytics(ctx: TaskContext) -> Metrics:
+    from spark_jobs import social_analytics as job
+
+    return job.run(ctx.settings, ctx.day, ctx.shard).as_dict()
+
+
+def dbt_build_social(ctx: TaskContext) -> Metrics:
+    build = [*SCHEDULED_BUILD, "--select", *SOCIAL_SELECTION]
+    run_dbt(ctx.settings, ctx.lake, build, {}, ctx.log_path)
+    return {}
 
 
 def load_incoming(ctx: TaskContext) -> Metrics:
@@ -117,6 +138,9 @@ TASKS: dict[str, Callable[[TaskContext], Metrics]] = {
         notification_delivered_daily,
         outcome_experience_lookup_daily,
         listings_postprocessing,
+        social_curation_daily,
+        social_analytics,
+        dbt_build_social,
         load_incoming,
         dim_customer_daily,
         dbt_build_ace_daily,

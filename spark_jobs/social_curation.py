@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame
 
@@ -35,13 +36,16 @@ def run(settings: Settings, day: dt.date) -> JobResult:
     skipped (these systems do not deliver every day), not an error."""
     spark = get_spark(settings)
     lake = Lake.from_settings(settings)
-    results = [
-        run_contract_job(
+    landed = [c for c in SOCIAL_CONTRACTS if exists(spark, lake.raw(c.dataset, day))]
+
+    def curate(contract: Contract) -> JobResult:
+        return run_contract_job(
             spark, settings, day, contract, table_of(contract), contract_columns(contract)
         )
-        for contract in SOCIAL_CONTRACTS
-        if exists(spark, lake.raw(contract.dataset, day))
-    ]
+
+    # The datasets are small and independent: their Spark jobs share the session's cores.
+    with ThreadPoolExecutor(max_workers=settings.parallelism) as pool:
+        results = list(pool.map(curate, landed))
     return JobResult(
         rows_in=sum(r.rows_in for r in results),
         rows_out=sum(r.rows_out for r in results),
