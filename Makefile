@@ -36,6 +36,8 @@ demo: setup
 	cat "$(LAKE_ROOT)"/raw/usage_events/dt=*/*.jsonl | $(BIN)/analytics ingest events
 	$(BIN)/analytics run usage_daily --date $(DEMO_END)
 	$(BIN)/analytics workflow usage_monthly_report --payload '{"startDate": "$(DEMO_START)", "endDate": "$(DEMO_END)"}'
+	$(BIN)/analytics backfill social_daily --from $(DEMO_START) --to $(DEMO_END) --task social_curation_daily
+	$(BIN)/analytics run social_daily --date $(DEMO_END)
 	$(BIN)/analytics summary
 
 test: setup

@@ -350,6 +350,25 @@ def aws_render(pipeline_name: str | None) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
+@aws.command("batch-jobs")
+@click.argument("pipeline_name", metavar="PIPELINE")
+@click.option("--date", "value", required=True, help="the run's date YYYY-MM-DD")
+def aws_batch_jobs(pipeline_name: str, value: str) -> None:
+    """Print the submit_batch_jobs Lambda input that runs a daily pipeline for --date as
+    separate Batch jobs (one per shard of a sharded task), as the original system did."""
+    from orchestration.aws.render import batch_jobs_event
+    from orchestration.runner import RunError, parse_params
+
+    pipeline = _pipeline(pipeline_name)
+    if pipeline.param != "date":
+        raise click.UsageError(f"{pipeline.name} is not a daily pipeline")
+    try:
+        params = parse_params(pipeline, value)
+    except RunError as err:
+        raise click.BadParameter(str(err)) from None
+    click.echo(json.dumps(batch_jobs_event(pipeline, params), indent=2))
+
+
 @cli.command()
 @click.option("--out", default="dist", show_default=True, help="folder to write the bundle to")
 def package(out: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from orchestration.aws.handlers import (
     EMR_IDLE_TIMEOUT_SECONDS,
     EMR_RELEASE,
+    BatchJobsEvent,
     EmrInstances,
     EmrLaunchEvent,
     EmrStep,
@@ -590,6 +591,34 @@ def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
             "definition": batch_state_machine(pipeline, naming),
         }
     return document
+
+
+def batch_jobs_event(
+    pipeline: Pipeline, params: dict[str, str], naming: Naming | None = None
+) -> dict[str, Any]:
+    """The pipeline's run as the original system submitted it (DESIGN §5.2): the
+    submit_batch_jobs Lambda's `{"jobs": [...]}` input, one job per task in dependency order, a
+    sharded task as `shards` jobs (the handler gives each CURRENT_SHARD of NUM_SHARDS), each
+    job waiting for every shard of the tasks it depends on. The scheduled path is the state
+    machine, where a sharded task is an array job; this is the manual and backfill path."""
+    naming = naming or Naming()
+    order = list(TopologicalSorter(pipeline.graph()).static_order())
+    jobs = []
+    for name in order:
+        task = pipeline.task(name)
+        job: dict[str, Any] = {
+            "jobName": naming.of(pipeline.name, task.name),
+            "jobDefinition": naming.of(pipeline.name, task.name),
+            "jobQueue": naming.job_queue,
+            "parameters": dict(params),
+            "dependsOn": [naming.of(pipeline.name, d) for d in task.depends_on],
+        }
+        if task.shards > 1:
+            job["shards"] = task.shards
+        jobs.append(job)
+    event = {"jobs": jobs}
+    BatchJobsEvent.model_validate(event)  # the handler accepts exactly this
+    return event
 
 
 def render_all(naming: Naming | None = None) -> dict[str, Any]:

@@ -100,6 +100,7 @@ def test_deployed_rules_target_the_deployed_handlers(deployed):
         "analytics-listings-weekly": "analytics-launch-emr",
         "analytics-warehouse-load": "analytics-on-object-created",
         "analytics-usage-daily": "analytics-start-workflow",
+        "analytics-social-daily": "analytics-start-workflow",
     }
     for rule, function in expected_handler.items():
         pipeline = PIPELINES[rule.removeprefix("analytics-").replace("-", "_")]
@@ -137,6 +138,7 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
         "analytics-ace-daily",
         "analytics-ace-monthly",
         "analytics-listings-weekly",
+        "analytics-social-daily",
         "analytics-usage-daily",
         "analytics-usage-monthly-report",
     }

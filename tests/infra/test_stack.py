@@ -113,7 +113,7 @@ def test_one_rule_per_scheduled_pipeline_targets_its_handler_which_only_that_rul
     rules = synthesized.resources("AWS::Events::Rule")
     permissions = synthesized.resources("AWS::Lambda::Permission").values()
     scheduled = [p for p in PIPELINES.values() if p.schedule]
-    assert len(scheduled) == 4
+    assert len(scheduled) == 5
     for pipeline in scheduled:
         matching = [
             k
@@ -211,6 +211,7 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
         "analytics-ace-daily",
         "analytics-ace-monthly",
         "analytics-listings-weekly",
+        "analytics-social-daily",
         "analytics-usage-daily",
         "analytics-usage-monthly-report",
     }

@@ -142,3 +142,53 @@ def test_start_workflow_refuses_a_payload_that_is_not_an_object(sfn, bad):
     with pytest.raises(InvalidEvent, match="non-empty JSON object"):
         start_workflow(bad)
     assert client.list_executions(stateMachineArn=arn)["executions"] == []
+
+
+def test_social_daily_as_the_original_per_shard_batch_jobs(batch, queued_jobs):
+    """The pipeline's declaration → the submit_batch_jobs event → one Batch job per shard with
+    CURRENT_SHARD/NUM_SHARDS; each shard's container then runs only its shard."""
+    from orchestration.aws.render import Naming, batch_jobs_event, job_definition
+    from orchestration.pipelines import SOCIAL_DAILY
+    from orchestration.settings import Settings
+    from orchestration.shards import Shard
+
+    queue = batch.describe_job_queues(jobQueues=["warehouse-loads"])["jobQueues"][0]
+    naming = Naming()
+    for task in SOCIAL_DAILY.tasks:
+        definition = job_definition(SOCIAL_DAILY, task, naming)
+        definition["containerProperties"].pop("secrets")
+        definition["containerProperties"]["environment"] = [
+            e for e in definition["containerProperties"]["environment"] if "$" not in e["value"]
+        ]
+        definition["containerProperties"]["image"] = "analytics:latest"
+        batch.register_job_definition(**definition)
+    job_event = batch_jobs_event(SOCIAL_DAILY, {"date": "2026-11-03"}, naming)
+    for job in job_event["jobs"]:
+        job["jobQueue"] = queue["jobQueueArn"]
+    result = submit_batch_jobs(job_event)
+    names = [s["jobName"] for s in result["submitted"]]
+    prefix = "analytics-social-daily-"
+    assert names == [
+        prefix + "social-curation-daily",
+        prefix + "social-analytics-1",
+        prefix + "social-analytics-2",
+        prefix + "dbt-build-social",
+    ]
+    ids = {s["jobName"]: s["jobId"] for s in result["submitted"]}
+    described = {j["jobName"]: j for j in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
+    shards = [prefix + "social-analytics-1", prefix + "social-analytics-2"]
+    for name in shards:
+        assert {d["jobId"] for d in described[name]["dependsOn"]} == {
+            ids[prefix + "social-curation-daily"]
+        }
+    assert {d["jobId"] for d in described[prefix + "dbt-build-social"]["dependsOn"]} == {
+        ids[n] for n in shards
+    }
+    assert described[shards[1]]["parameters"] == {"date": "2026-11-03"}
+    env = {e["name"]: e["value"] for e in described[shards[1]]["container"]["environment"]}
+    assert (env["CURRENT_SHARD"], env["NUM_SHARDS"]) == ("2", "2")
+    # Inside that container: `analytics run social_daily --task social_analytics` runs shard 2.
+    settings = Settings(CURRENT_SHARD=env["CURRENT_SHARD"], NUM_SHARDS=env["NUM_SHARDS"])
+    one = SOCIAL_DAILY.only("social_analytics").sharded(settings.num_shards, settings.shard)
+    assert [t.shard for t in one.tasks] == [Shard(2, 2)]
+    assert len(queued_jobs()) == 4

@@ -160,6 +160,7 @@ def test_state_machines_are_accepted_by_step_functions():
         "analytics-ace-daily",
         "analytics-ace-monthly",
         "analytics-listings-weekly",
+        "analytics-social-daily",
         "analytics-usage-daily",
     ]
 

@@ -1,4 +1,4 @@
-"""The usage report opened in a real browser: headless Chromium loads the static page offline,
+"""The usage report and the social brand page opened in a real browser: headless Chromium loads the static page offline,
 takes a screenshot, and the chart's pixels are there in each series' colour."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ RESULT = "event_date,format,views,unique_users\n,video,150,9\n,audio,15,5\n" + "
 )
 
 
-def screenshot(chromium: str, page: str, png: str) -> None:
+def screenshot(chromium: str, page: str, png: str, size: str = "900,700") -> None:
     done = subprocess.run(
         [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            "--no-first-run", "--disable-extensions", "--window-size=900,700",
+            "--no-first-run", "--disable-extensions", f"--window-size={size}",
             f"--screenshot={png}", f"file://{page}",
         ],
         capture_output=True, text=True, timeout=120,
@@ -69,3 +69,74 @@ def test_a_blank_page_has_no_chart_pixels(chromium, tmp_path):
     screenshot(chromium, str(page), str(png))
     image = Image.open(png)
     assert colour_pixels(image, PALETTE[0], (0, 150, 820, 520)) == 0
+
+
+def bar_widths(image: Image.Image, hex_colour: str) -> list[int]:
+    """Widths of the horizontal bars drawn in one colour, top to bottom: runs of rows that hold
+    the colour, each measured by its widest row."""
+    target = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    pixels = rgb.load()
+    rows = [
+        sum(
+            1
+            for x in range(width)
+            if all(abs(a - b) <= 24 for a, b in zip(pixels[x, y], target, strict=True))
+        )
+        for y in range(height)
+    ]
+    bars, current = [], 0
+    for count in [*rows, 0]:
+        if count:
+            current = max(current, count)
+        elif current:
+            bars.append(current)
+            current = 0
+    return bars
+
+
+def brand_doc() -> dict:
+    """A hand-made brand document: 4 attendees, 3 female and 1 male; two artists."""
+    bucket = lambda key, count: {"key": key, "count": count, "share": count / 4}  # noqa: E731
+    return {
+        "schema_version": 1,
+        "type": "brand",
+        "brand_id": 7,
+        "as_of": "2026-11-03",
+        "events": 2,
+        "attendees": 4,
+        "tickets": 9,
+        "gender": [
+            bucket("female", 3),
+            bucket("male", 1),
+            bucket("other", 0),
+            bucket("unknown", 0),
+        ],
+        "age": [bucket("25-34", 4)],
+        "top_artists": [
+            {"rank": 1, "id": "a1", "name": "Artist A", "count": 2, "share": 0.5},
+            {"rank": 2, "id": "a2", "name": "Artist B", "count": 1, "share": 0.25},
+        ],
+        "top_genres": [],
+        "top_pages": [],
+        "top_page_categories": [],
+    }
+
+
+def test_the_brand_page_draws_bars_in_proportion_in_chromium(chromium, tmp_path):
+    from orchestration.social_documents import brand_page
+
+    page = tmp_path / "7.html"
+    page.write_text(brand_page(brand_doc()), encoding="utf-8")
+    png = tmp_path / "7.png"
+    screenshot(chromium, str(page), str(png), size="900,1400")
+    image = Image.open(png)
+    # Bars are 420 px at the chart's maximum, the next 1-2-5 step above the largest count:
+    # gender 3 of max 5 → 252 px, 1 → 84 px (0 draws nothing); artists 2 of max 2 → 420, 1 → 210.
+    gender = bar_widths(image, PALETTE[0])
+    assert [round(w / 2) * 2 for w in gender] == [252, 84], gender
+    artists = bar_widths(image, PALETTE[2])
+    assert [round(w / 2) * 2 for w in artists] == [420, 210], artists
+    # Charts without data say so instead of drawing nothing.
+    assert page.read_text(encoding="utf-8").count("No data.") == 3

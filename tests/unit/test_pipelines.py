@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from graphlib import TopologicalSorter
 
+import pytest
+
 from orchestration.pipelines import PIPELINES
 from orchestration.tasks import TASKS
 
@@ -25,3 +27,43 @@ def test_ace_daily_order_matches_design():
     assert graph["outcome_experience_lookup_daily"] == spark_pair == graph["dim_customer_daily"]
     assert graph["dbt_build_ace"] == {"outcome_experience_lookup_daily", "dim_customer_daily"}
     assert graph["register_partitions"] == {"dbt_build_ace"}
+
+
+def test_a_sharded_task_runs_as_one_task_per_shard_and_its_dependents_wait_for_all():
+    from orchestration.pipelines import SOCIAL_DAILY
+    from orchestration.shards import Shard
+
+    declared = SOCIAL_DAILY.task("social_analytics").shards
+    assert declared == 2
+    graph = SOCIAL_DAILY.sharded().graph()
+    assert graph == {
+        "social_curation_daily": set(),
+        "social_analytics@1-of-2": {"social_curation_daily"},
+        "social_analytics@2-of-2": {"social_curation_daily"},
+        "dbt_build_social": {"social_analytics@1-of-2", "social_analytics@2-of-2"},
+    }
+    # NUM_SHARDS overrides the declared count.
+    three = SOCIAL_DAILY.sharded(3)
+    assert [t.shard for t in three.tasks if t.shard] == [Shard(1, 3), Shard(2, 3), Shard(3, 3)]
+    # An AWS Batch job told CURRENT_SHARD=2 of NUM_SHARDS=3 runs only that shard.
+    one = SOCIAL_DAILY.only("social_analytics").sharded(3, Shard(2, 3))
+    assert [(t.name, t.shard) for t in one.tasks] == [("social_analytics@2-of-3", Shard(2, 3))]
+    # Unsharded tasks are untouched.
+    unsharded = SOCIAL_DAILY.task("dbt_build_social")
+    assert unsharded.expand() == [unsharded]
+
+
+def test_shards_own_every_id_once():
+    from orchestration.shards import IdRange, Shard
+
+    for total in (1, 2, 3, 7):
+        owners = [[s.current for s in Shard.all_of(total) if s.owns(i)] for i in range(50)]
+        assert all(len(o) == 1 for o in owners)
+
+    # DESIGN §5.2: id 10 of 3 shards is in shard 10 % 3 + 1 = 2.
+    assert Shard(2, 3).owns(10) and not Shard(1, 3).owns(10)
+    with pytest.raises(ValueError, match="CURRENT_SHARD 4 does not exist"):
+        Shard(4, 3)
+    with pytest.raises(ValueError, match="empty"):
+        IdRange(5, 4)
+    assert IdRange(None, 5).contains(0) and not IdRange(3).contains(2)
