@@ -25,11 +25,12 @@ import datetime as dt
 import sys
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from orchestration.lake import Lake
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import Settings
 from orchestration.shards import ALL_IDS, UNSHARDED, IdRange, Shard
 from spark_jobs.common.partitions import (
     MissingInputError,
@@ -374,25 +375,35 @@ def run(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`--date` (as of), and the shard and id settings as flags (else from the environment)."""
+# Flags of the entry point → the environment variables (settings) they override.
+FLAGS = {
+    "--num-shards": "NUM_SHARDS",
+    "--current-shard": "CURRENT_SHARD",
+    "--event-id-start": "EVENT_ID_START",
+    "--event-id-end": "EVENT_ID_END",
+    "--brand-id-start": "BRAND_ID_START",
+    "--brand-id-end": "BRAND_ID_END",
+}
+
+
+def parse_args(argv: list[str] | None) -> tuple[Settings, dt.date]:
+    """`--date` (as of) and the shard and id flags; a flag wins over its environment variable,
+    every other setting comes from the environment. Bad values end in a usage error."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="as-of date")
-    flags = {
-        "--num-shards": "NUM_SHARDS",
-        "--current-shard": "CURRENT_SHARD",
-        "--event-id-start": "EVENT_ID_START",
-        "--event-id-end": "EVENT_ID_END",
-        "--brand-id-start": "BRAND_ID_START",
-        "--brand-id-end": "BRAND_ID_END",
-    }
-    for flag, env in flags.items():
+    for flag, env in FLAGS.items():
         parser.add_argument(flag, type=int, dest=env, help=f"overrides {env}")
     args = vars(parser.parse_args(argv))
-    overrides = {env: args[env] for env in flags.values() if args[env] is not None}
-    # Flags win over the environment; every other setting still comes from the environment.
-    settings = Settings(**overrides) if overrides else get_settings()
-    print(run(settings, args["date"]).as_dict())
+    overrides = {env: args[env] for env in FLAGS.values() if args[env] is not None}
+    try:
+        return Settings(**overrides), args["date"]
+    except ValidationError as err:
+        parser.error("; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings, as_of = parse_args(argv)
+    print(run(settings, as_of).as_dict())
     return 0
 
 

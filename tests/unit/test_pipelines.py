@@ -67,3 +67,27 @@ def test_shards_own_every_id_once():
     with pytest.raises(ValueError, match="empty"):
         IdRange(5, 4)
     assert IdRange(None, 5).contains(0) and not IdRange(3).contains(2)
+
+
+def test_the_social_job_takes_its_settings_from_flags_or_the_environment(monkeypatch, capsys):
+    from orchestration.shards import IdRange, Shard
+    from spark_jobs.social_analytics import parse_args
+
+    argv = ["--date", "2026-11-03", "--num-shards", "3", "--current-shard", "2"]
+    settings, as_of = parse_args([*argv, "--event-id-start", "100"])
+    assert (settings.shard, settings.event_ids, as_of.isoformat()) == (
+        Shard(2, 3),
+        IdRange(100, None),
+        "2026-11-03",
+    )
+    monkeypatch.setenv("NUM_SHARDS", "4")
+    monkeypatch.setenv("CURRENT_SHARD", "4")
+    monkeypatch.setenv("BRAND_ID_END", "9")
+    settings, _ = parse_args(["--date", "2026-11-03"])
+    assert (settings.shard, settings.brand_ids) == (Shard(4, 4), IdRange(None, 9))
+    settings, _ = parse_args([*argv])  # the flags win over the environment
+    assert settings.shard == Shard(2, 3)
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--date", "2026-11-03", "--num-shards", "2", "--current-shard", "3"])
+    assert exit_info.value.code == 2
+    assert "CURRENT_SHARD 3 does not exist: shards are 1..2" in capsys.readouterr().err
