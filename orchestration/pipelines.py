@@ -34,10 +34,8 @@ class Task:
     shard: Shard | None = None  # set on the copies a sharded task is expanded into
 
     def expand(self, total: int | None = None, only: Shard | None = None) -> list[Task]:
-        """The tasks that run this one: itself, or one per shard (`<name>@<K>-of-<N>`, N =
-        `total` or the declared count), or only shard `only`."""
-        if self.shards == 1 and total is None and only is None:
-            return [self]
+        """The copies that run a sharded task: one per shard (`<name>@<K>-of-<N>`, N = `total`
+        or the declared count), or only shard `only`."""
         shards = [only] if only else Shard.all_of(total or self.shards)
         return [replace(self, name=f"{self.name}@{s.label}", shard=s) for s in shards]
 

@@ -62,34 +62,27 @@ def statistics(rows: list[dict]) -> dict[str, list[dict]]:
     return doc
 
 
-def event_document(rows: list[dict], as_of: dt.date) -> dict[str, Any]:
+def _document(kind: str, identity: tuple[str, ...], rows: list[dict], as_of: dt.date) -> dict:
+    """A subject's document: its identity columns (from any of its rows, which all carry them),
+    the as-of date, attendees, tickets and its statistics."""
     first = rows[0]
     return {
         "schema_version": SCHEMA_VERSION,
-        "type": "event",
-        "event_id": first["event_id"],
-        "brand_id": first["brand_id"],
-        "name": first["name"],
-        "starts_at": _iso(first["starts_at"]),
+        "type": kind,
+        **{column: _iso(first[column]) for column in identity},
         "as_of": as_of.isoformat(),
         "attendees": first["attendees"],
         "tickets": first["tickets"],
         **statistics(rows),
     }
+
+
+def event_document(rows: list[dict], as_of: dt.date) -> dict[str, Any]:
+    return _document("event", ("event_id", "brand_id", "name", "starts_at"), rows, as_of)
 
 
 def brand_document(rows: list[dict], as_of: dt.date) -> dict[str, Any]:
-    first = rows[0]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "type": "brand",
-        "brand_id": first["brand_id"],
-        "as_of": as_of.isoformat(),
-        "events": first["events"],
-        "attendees": first["attendees"],
-        "tickets": first["tickets"],
-        **statistics(rows),
-    }
+    return _document("brand", ("brand_id", "events"), rows, as_of)
 
 
 def by_subject(rows: Iterable[dict], id_column: str) -> Iterable[tuple[int, list[dict]]]:

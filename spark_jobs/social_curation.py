@@ -7,8 +7,6 @@ import datetime as dt
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from pyspark.sql import DataFrame
-
 from orchestration.lake import Lake
 from orchestration.settings import Settings
 from spark_jobs.common.contracts import SOCIAL_CONTRACTS, Contract
@@ -22,15 +20,6 @@ def table_of(contract: Contract) -> str:
     return contract.dataset.replace("/", "_")
 
 
-def contract_columns(contract: Contract):
-    """A transform keeping the contract's typed columns, in order."""
-
-    def select(df: DataFrame) -> DataFrame:
-        return df.select(*[f.name for f in contract.fields])
-
-    return select
-
-
 def run(settings: Settings, day: dt.date) -> JobResult:
     """Curate every dataset that landed on `day`; a dataset with nothing landed that day is
     skipped (these systems do not deliver every day), not an error."""
@@ -39,9 +28,8 @@ def run(settings: Settings, day: dt.date) -> JobResult:
     landed = [c for c in SOCIAL_CONTRACTS if exists(spark, lake.raw(c.dataset, day))]
 
     def curate(contract: Contract) -> JobResult:
-        return run_contract_job(
-            spark, settings, day, contract, table_of(contract), contract_columns(contract)
-        )
+        # accepted() already keeps exactly the contract's typed columns: nothing to transform.
+        return run_contract_job(spark, settings, day, contract, table_of(contract), lambda df: df)
 
     # The datasets are small and independent: their Spark jobs share the session's cores.
     with ThreadPoolExecutor(max_workers=settings.parallelism) as pool:

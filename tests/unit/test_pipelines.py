@@ -50,7 +50,8 @@ def test_a_sharded_task_runs_as_one_task_per_shard_and_its_dependents_wait_for_a
     assert [(t.name, t.shard) for t in one.tasks] == [("social_analytics@2-of-3", Shard(2, 3))]
     # Unsharded tasks are untouched.
     unsharded = SOCIAL_DAILY.task("dbt_build_social")
-    assert unsharded.expand() == [unsharded]
+    assert three.task("dbt_build_social").run == unsharded.run
+    assert SOCIAL_DAILY.sharded().task("social_curation_daily") == SOCIAL_DAILY.tasks[0]
 
 
 def test_shards_own_every_id_once():
