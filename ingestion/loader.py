@@ -113,6 +113,9 @@ def table_for(path: str) -> tuple[str, TableSpec]:
     if not path.startswith("s3://"):
         path = os.path.abspath(path)
     parts = path.rstrip("/").split("/")
+    if any(part in (".", "..") for part in parts[3:]):
+        # An S3 key is not normalised: `incoming/customers/../x` is not in incoming/customers/.
+        raise LoadError(f"{path}: a key with '.' or '..' segments; name the object by its real key")
     folder = parts[-2] if len(parts) >= 2 else ""
     if folder not in TABLES:
         known = ", ".join(sorted(TABLES))

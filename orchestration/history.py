@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
+import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,9 +38,18 @@ def history_path(lake: Lake) -> str:
     return os.path.join(lake.runs, "history.jsonl")
 
 
+def run_key(params: dict[str, str]) -> str:
+    """A run's parameters as one file name: the same parameters give the same name, and no value
+    reaches outside its folder (the `/` and `..` of a URI are escaped, a long one is hashed)."""
+    text = "_".join(f"{k}={v}" for k, v in sorted(params.items())) or "default"
+    safe = urllib.parse.quote(text, safe="=_-:,")
+    if len(safe) > 120:
+        safe = safe[:80] + "-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return safe
+
+
 def state_path(lake: Lake, pipeline: str, params: dict[str, str]) -> str:
-    key = "_".join(f"{k}={v}" for k, v in sorted(params.items())) or "default"
-    return os.path.join(lake.runs, "state", pipeline, f"{key}.json")
+    return os.path.join(lake.runs, "state", pipeline, f"{run_key(params)}.json")
 
 
 def append_record(lake: Lake, record: TaskRecord) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from orchestration.errors import InputError
-from orchestration.history import TaskRecord, append_record, load_state, save_state
+from orchestration.history import TaskRecord, append_record, load_state, run_key, save_state
 from orchestration.lake import Lake
 from orchestration.pipelines import Pipeline, Task
 from orchestration.settings import Settings
@@ -72,8 +72,8 @@ def _now() -> str:
 @contextmanager
 def run_lock(lake: Lake, pipeline: str, params: dict[str, str]):
     """Refuse a second concurrent run of the same pipeline and parameters (stale locks reclaimed)."""
-    key = "_".join(f"{k}={v}" for k, v in sorted(params.items()))
-    path = os.path.join(lake.runs, "locks", f"{pipeline}_{key}.lock")
+    key = " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+    path = os.path.join(lake.runs, "locks", f"{pipeline}_{run_key(params)}.lock")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     for _ in range(2):
         try:

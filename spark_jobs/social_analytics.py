@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 from orchestration.lake import Lake
 from orchestration.settings import Settings
 from orchestration.shards import ALL_IDS, UNSHARDED, IdRange, Shard
+from spark_jobs.common.job import iso_date, report
 from spark_jobs.common.partitions import (
     MissingInputError,
     exists,
@@ -390,7 +391,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, dt.date]:
     """`--date` (as of) and the shard and id flags; a flag wins over its environment variable,
     every other setting comes from the environment. Bad values end in a usage error."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="as-of date")
+    parser.add_argument("--date", required=True, type=iso_date, help="as-of date")
     for flag, env in FLAGS.items():
         parser.add_argument(flag, type=int, dest=env, help=f"overrides {env}")
     args = vars(parser.parse_args(argv))
@@ -403,8 +404,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, dt.date]:
 
 def main(argv: list[str] | None = None) -> int:
     settings, as_of = parse_args(argv)
-    print(run(settings, as_of).as_dict())
-    return 0
+    return report(lambda: run(settings, as_of))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def incoming_object(
     if bucket and name != bucket:
         raise InvalidEvent(f"object is in bucket {name!r}, this handler loads from {bucket!r}")
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "incoming" or not parts[2]:
+    if len(parts) != 3 or parts[0] != "incoming" or parts[2] in ("", ".", ".."):
         raise InvalidEvent(f"key {key!r} is not incoming/<table>/<file>")
     if parts[1] not in known_tables:
         raise InvalidEvent(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["string", "timestamp", "enum", "integer", "money", "date"]
+
+# Every timestamp and date of these datasets falls in this century; a value outside it is a
+# sentinel or a unit mistake (`out_of_range:<field>`), not data.
+EARLIEST_TIME = dt.datetime(2000, 1, 1)
+LATEST_TIME = dt.datetime(2100, 1, 1)
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from orchestration.errors import InputError
 from orchestration.lake import Lake
 from orchestration.settings import Settings, get_settings
 from spark_jobs.common.contracts import Contract
-from spark_jobs.common.partitions import count_rows, publish_partition, read_lines, remove
+from spark_jobs.common.partitions import (
+    count_rows,
+    publish_partition,
+    read_lines,
+    remove,
+    unreadable_file,
+)
 from spark_jobs.common.validation import accepted, mark_duplicates, rejected, validate
 
 
@@ -63,7 +73,13 @@ def run_contract_job(
         checked = without_accepted_text(
             check(lines, contract, settings.max_record_bytes, validator)
         )
-        checked.write.mode("overwrite").parquet(scratch)
+        try:
+            checked.write.mode("overwrite").parquet(scratch)
+        except Exception as error:  # Spark's JVM errors have no narrower Python type
+            user_error = unreadable_file(error, day.isoformat())
+            if user_error is None:
+                raise
+            raise user_error from None
         checked = spark.read.parquet(scratch)
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
@@ -77,14 +93,35 @@ def run_contract_job(
         remove(spark, scratch)
 
 
+def iso_date(text: str) -> dt.date:
+    """argparse type of a `--date`: a real calendar date, or a one-line usage error."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid date (YYYY-MM-DD)") from None
+
+
+class Counts(Protocol):
+    def as_dict(self) -> dict[str, int]: ...
+
+
+def report(job: Callable[[], Counts]) -> int:
+    """Run a job from its command line: print its row counts (exit 0), or a user's mistake (bad
+    or missing input) in one line on stderr (exit 2); anything else is a bug and keeps its
+    traceback."""
+    try:
+        print(job().as_dict())
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def daily_main(
     run: Callable[[Settings, dt.date], JobResult], description: str, argv: list[str] | None
 ) -> int:
     """Command-line entry point of a daily job: `--date YYYY-MM-DD`, prints the row counts."""
-    import argparse
-
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="landing date")
+    parser.add_argument("--date", required=True, type=iso_date, help="landing date")
     args = parser.parse_args(argv)
-    print(run(get_settings(), args.date).as_dict())
-    return 0
+    return report(lambda: run(get_settings(), args.date))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -13,6 +14,34 @@ from orchestration.lake import staging_dir_for, swap_in
 
 class MissingInputError(InputError):
     """The raw partition a job was asked to process does not exist."""
+
+
+class UnreadableInputError(InputError):
+    """A raw file that cannot be read at all (a truncated or corrupt gzip file)."""
+
+
+_FAILED_READ = re.compile(
+    r"FAILED_READ_FILE\.\w+\] Encountered error while reading file (\S+?)\.?\s"
+)
+_CAUSE = re.compile(r"Caused by: (?:[\w$]+\.)*([\w$]+: [^\n]*)")
+
+
+def unreadable_file(error: Exception, day: str) -> UnreadableInputError | None:
+    """The one-line user error for a Spark failure that is a raw file it cannot read, else None.
+
+    Nothing of the day is published then: its lines cannot all be counted, so the job stops
+    rather than publish part of the file as if it were the whole day."""
+    text = str(error)
+    failed = _FAILED_READ.search(text)
+    if failed is None:
+        return None
+    causes = _CAUSE.findall(text)
+    why = causes[-1] if causes else "unreadable"
+    path = failed.group(1).removeprefix("file://")
+    return UnreadableInputError(
+        f"{path}: cannot be read ({why}); nothing was published for dt={day}: "
+        "deliver the file again, complete, then rerun"
+    )
 
 
 def read_lines(spark: SparkSession, path: str) -> DataFrame:

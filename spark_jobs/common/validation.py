@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.common.contracts import Contract, FieldSpec
+from spark_jobs.common.contracts import EARLIEST_TIME, LATEST_TIME, Contract, FieldSpec
 
 # ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
 # A JSON number without a fraction or exponent, as schema_of_variant types it.
@@ -65,8 +65,13 @@ def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
 
 
 def _range_problems(field: FieldSpec, typed: Column) -> list[tuple[Column, str]]:
-    """An integer field's bounds (a null value is in range)."""
+    """An integer field's bounds, or a timestamp's or date's plausible years (a null value is in
+    range)."""
     checks: list[tuple[Column, str]] = []
+    if field.kind in ("timestamp", "date"):
+        # A valid calendar value nobody meant (year 1 or 9999: a sentinel, a unit mix-up).
+        outside = (typed < F.lit(EARLIEST_TIME)) | (typed >= F.lit(LATEST_TIME))
+        checks.append((outside, f"out_of_range:{field.name}"))
     if field.minimum is not None:
         checks.append((typed < field.minimum, f"out_of_range:{field.name}"))
     if field.maximum is not None:
@@ -74,10 +79,20 @@ def _range_problems(field: FieldSpec, typed: Column) -> list[tuple[Column, str]]
     return checks
 
 
+def _line_problems(max_record_bytes: int) -> list[tuple[Column, str]]:
+    """Problems of the raw line itself, before its fields are looked at."""
+    return [
+        (F.octet_length("value") > max_record_bytes, "oversized_record"),
+        # Spark keeps a line's bytes as they are: bytes that are not UTF-8 (a file written as
+        # Latin-1, a binary blob) would reach the lake as text nobody can read back.
+        (~F.is_valid_utf8("value"), "invalid_utf8"),
+    ]
+
+
 def rejection_reason(contract: Contract, max_record_bytes: int) -> Column:
     """The first contract violation of a line whose fields were extracted, or null."""
     checks: list[tuple[Column, str]] = [
-        (F.octet_length("value") > max_record_bytes, "oversized_record"),
+        *_line_problems(max_record_bytes),
         (F.col("_unparsed"), "malformed_json"),
         (~F.ltrim(F.col("value")).startswith("{"), "not_a_json_object"),
     ]
@@ -139,10 +154,14 @@ def accepted(checked: DataFrame, contract: Contract) -> DataFrame:
 
 def rejected(checked: DataFrame) -> DataFrame:
     """Quarantine rows: the original text, why it was rejected, and where it came from."""
+    utf8 = F.is_valid_utf8("value")
     return checked.where(F.col("_reason").isNotNull()).select(
-        F.col("value").alias("raw_line"),
+        # Readable text for every reader (bytes that are not UTF-8 shown as U+FFFD) ...
+        F.make_valid_utf8("value").alias("raw_line"),
         F.col("_reason").alias("reason"),
         "source_file",
+        # ... and, only where that lost something, the line's exact bytes.
+        F.when(~utf8, F.col("value").cast("binary")).alias("raw_bytes"),
     )
 
 
@@ -207,7 +226,7 @@ def validate_csv(lines: DataFrame, contract: Contract, max_record_bytes: int) ->
         *[_csv_typed(f, texts[f.name]).alias(f.name) for f in contract.fields],
     )
     checks: list[tuple[Column, str]] = [
-        (F.octet_length("value") > max_record_bytes, "oversized_record"),
+        *_line_problems(max_record_bytes),
         (F.col("_fields") != len(contract.fields), "malformed_csv"),
     ]
     for field in contract.fields:

@@ -62,6 +62,25 @@ CASES = [
     ),
     (attempt(notification_id="n11", attempted_at="yesterday"), "bad_timestamp:attempted_at"),
     (attempt(notification_id="n12", destination="x" * 70_000), "oversized_record"),
+    (
+        attempt(notification_id="n13", attempted_at="9999-12-31T23:59:59Z"),
+        "out_of_range:attempted_at",
+    ),
+    (
+        attempt(notification_id="n14", attempted_at="0001-01-01T00:00:00Z"),
+        "out_of_range:attempted_at",
+    ),
+    (attempt(notification_id="n15", attempted_at="2099-12-31T23:59:59Z"), None),
+    (attempt(notification_id="n16", attempted_at="1999-12-31T23:30:00-01:00"), None),  # 2000 UTC
+    # U+FFFD as a character or as a JSON escape is valid text (bytes that are not UTF-8 are
+    # refused as invalid_utf8: tests/hardening/test_bad_input_spark_jobs.py).
+    (
+        json.dumps(
+            json.loads(attempt(notification_id="n17", customer_id="Jos\ufffd")), ensure_ascii=False
+        ),
+        None,
+    ),
+    (attempt(notification_id="n18", customer_id="Jos\ufffd"), None),
 ]
 
 
