@@ -14,6 +14,7 @@ from typing import Any
 from ingestion.warehouse import Column, IncomingObject, LoadResult, TableSpec, Warehouse
 from orchestration.errors import InputError
 from orchestration.lake import split_s3_uri
+from spark_jobs.common.contracts import EARLIEST_TIME, LATEST_TIME
 
 
 class LoadError(InputError, ValueError):
@@ -57,7 +58,12 @@ def parse_value(column: Column, text: str) -> Any:
             raise ValueError(f"{column.name}={text!r} is not an ISO-8601 timestamp") from None
         if value.tzinfo is None:
             raise ValueError(f"{column.name}={text!r} has no Z or offset")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        utc = value.astimezone(dt.UTC).replace(tzinfo=None)
+        if not EARLIEST_TIME <= utc < LATEST_TIME:
+            raise ValueError(
+                f"{column.name}={text!r} is outside {EARLIEST_TIME:%Y}-{LATEST_TIME.year - 1}"
+            )
+        return utc
     return text
 
 
