@@ -40,6 +40,7 @@ MODELS_DATABASE = "analytics"
 WORKGROUP = "analytics"
 FIREHOSE_STREAM = "usage-events"
 PII_SALT_SECRET = "analytics/pii-salt"
+WAREHOUSE_URL_SECRET = "analytics/warehouse-url"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 
@@ -107,6 +108,17 @@ class AnalyticsStack(cdk.Stack):
         ).value_as_string
         self.pii_salt = secretsmanager.Secret.from_secret_name_v2(
             self, "PiiSalt", self.pii_salt_name
+        )
+        # The warehouse's connection URL with its password (postgresql://user:password@host/db),
+        # created and rotated out of the stack; only the jobs that use the warehouse get it.
+        self.warehouse_url_name = cdk.CfnParameter(
+            self,
+            "WarehouseUrlSecretName",
+            default=WAREHOUSE_URL_SECRET,
+            description="Secrets Manager secret holding WAREHOUSE_URL (RDS PostgreSQL)",
+        ).value_as_string
+        self.warehouse_url = secretsmanager.Secret.from_secret_name_v2(
+            self, "WarehouseUrl", self.warehouse_url_name
         )
         self.topic = sns.Topic(
             self,
@@ -477,6 +489,7 @@ class AnalyticsStack(cdk.Stack):
             self, "JobExecutionRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
         )
         self.pii_salt.grant_read(self.execution_role)
+        self.warehouse_url.grant_read(self.execution_role)
         self.batch_logs = self._log_group("Batch", "/aws/batch/analytics")
         self.batch_logs.grant_write(self.execution_role)
 
@@ -523,6 +536,7 @@ class AnalyticsStack(cdk.Stack):
             "EmrJobFlowRole": self.emr_instance_profile.ref,
             # Batch accepts a secret's name in `valueFrom` (same account and region).
             "PiiSaltSecret": self.pii_salt_name,
+            "WarehouseUrlSecret": self.warehouse_url_name,
             "AthenaResultsBucket": self.results_bucket.bucket_name,
             "AthenaWorkGroup": WORKGROUP,
             "ModelsDatabase": MODELS_DATABASE,

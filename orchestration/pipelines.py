@@ -31,6 +31,9 @@ class Task:
     timeout_minutes: int = 60
     vcpus: int = 2
     memory_mib: int = 8192
+    # Reads or writes the warehouse (RDS/Redshift): on AWS its job gets WAREHOUSE_URL, with the
+    # password, from Secrets Manager; no other job sees it.
+    uses_warehouse: bool = False
     shard: Shard | None = None  # set on the copies a sharded task is expanded into
 
     def expand(self, total: int | None = None, only: Shard | None = None) -> list[Task]:
@@ -134,6 +137,7 @@ ACE_DAILY = Pipeline(
             "python",
             "dim_customer_daily",
             depends_on=("notification_attempted_daily", "notification_delivered_daily"),
+            uses_warehouse=True,
         ),
         Task(
             "dbt_build_ace",
@@ -172,7 +176,17 @@ WAREHOUSE_LOAD = Pipeline(
     description="Warehouse load (§5.3): one file dropped under incoming/<table>/, on its S3 event.",
     param="uri",
     trigger=S3Trigger(prefix="incoming/"),
-    tasks=(Task("load", "python", "load_incoming", vcpus=1, memory_mib=4096, timeout_minutes=30),),
+    tasks=(
+        Task(
+            "load",
+            "python",
+            "load_incoming",
+            vcpus=1,
+            memory_mib=4096,
+            timeout_minutes=30,
+            uses_warehouse=True,
+        ),
+    ),
 )
 
 USAGE_DAILY = Pipeline(

@@ -72,9 +72,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _salt_required_outside_local(self) -> Settings:
-        if self.target != "local" and self.pii_salt == LOCAL_PII_SALT:
+        if (self.target != "local" or not self.is_local) and self.pii_salt == LOCAL_PII_SALT:
             raise ValueError(
-                "PII_SALT must be set to a secret value when ANALYTICS_TARGET is not local"
+                "PII_SALT must be set to a secret value outside local mode "
+                "(ANALYTICS_TARGET other than local, or an s3:// LAKE_ROOT)"
             )
         return self
 

@@ -97,7 +97,15 @@ def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, 
                     else []
                 ),
             ],
-            "secrets": [{"name": "PII_SALT", "valueFrom": "${PiiSaltSecret}"}],
+            # Secrets come from Secrets Manager at container start, never from the definition.
+            "secrets": [
+                {"name": "PII_SALT", "valueFrom": "${PiiSaltSecret}"},
+                *(
+                    [{"name": "WAREHOUSE_URL", "valueFrom": "${WarehouseUrlSecret}"}]
+                    if task.uses_warehouse
+                    else []
+                ),
+            ],
         },
         "retryStrategy": {
             "attempts": BATCH_ATTEMPTS,

@@ -165,6 +165,12 @@ def test_s3_trigger_rule_sends_lake_object_created_events_to_the_loader_handler(
     assert environment["BATCH_JOB_QUEUE"] == "analytics-jobs"
 
 
+def secret(name: str, placeholder: str) -> dict:
+    """A container secret read from the Secrets Manager secret named by a stack parameter."""
+    value = {"Fn::Sub": [f"${{{placeholder}}}", {placeholder: {"Ref": f"{placeholder}Name"}}]}
+    return {"Name": name, "ValueFrom": value}
+
+
 def test_a_job_definition_per_batch_task_running_that_task(synthesized):
     definitions = {
         d["Properties"]["JobDefinitionName"]: d["Properties"]
@@ -191,8 +197,36 @@ def test_a_job_definition_per_batch_task_running_that_task(synthesized):
         assert {"Type": "VCPU", "Value": str(task.vcpus)} in container["ResourceRequirements"]
         assert container["JobRoleArn"]["Fn::GetAtt"][0].startswith("JobRole")
         assert container["LogConfiguration"]["LogDriver"] == "awslogs"
-        assert [s["Name"] for s in container["Secrets"]] == ["PII_SALT"]
+        assert container["Secrets"][0] == secret("PII_SALT", "PiiSaltSecret")
         assert definitions[name]["RetryStrategy"]["Attempts"] == 3
+    # The warehouse password reaches the two jobs that use the warehouse, and no other.
+    with_warehouse = {
+        name
+        for name, d in definitions.items()
+        if secret("WAREHOUSE_URL", "WarehouseUrlSecret") in d["ContainerProperties"]["Secrets"]
+    }
+    assert with_warehouse == {
+        "analytics-ace-daily-dim-customer-daily",
+        "analytics-warehouse-load-load",
+    }
+
+
+SECRET_NAMES = ("PII_SALT", "WAREHOUSE_URL", "REDSHIFT_URL", "PASSWORD", "SECRET", "TOKEN")
+
+
+def test_no_secret_is_written_in_a_plain_environment_variable(synthesized):
+    """Job definitions and Lambdas carry settings in clear; secrets only by reference."""
+    environments = [
+        {e["Name"]: e["Value"] for e in d["Properties"]["ContainerProperties"]["Environment"]}
+        for d in synthesized.resources("AWS::Batch::JobDefinition").values()
+    ] + [
+        f["Properties"].get("Environment", {}).get("Variables", {})
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+    ]
+    assert len(environments) > 10
+    for env in environments:
+        assert not [n for n in env if any(s in n.upper() for s in SECRET_NAMES)], env
+        assert not [v for v in env.values() if isinstance(v, str) and "@" in v and "://" in v]
 
 
 def test_state_machines_are_the_rendered_definitions(synthesized):

@@ -30,6 +30,7 @@ SUBSTITUTIONS = {
     "${EmrServiceRole}": "EMR_DefaultRole",
     "${EmrJobFlowRole}": "EMR_EC2_DefaultRole",
     "${PiiSaltSecret}": "analytics/pii-salt",
+    "${WarehouseUrlSecret}": "analytics/warehouse-url",
 }
 
 

@@ -33,6 +33,12 @@ def test_pii_salt_is_required_outside_local(monkeypatch):
     monkeypatch.setenv("ANALYTICS_TARGET", "redshift")
     with pytest.raises(ValidationError, match="PII_SALT must be set"):
         Settings()
+    monkeypatch.setenv("ANALYTICS_TARGET", "local")
+    monkeypatch.setenv("LAKE_ROOT", "s3://lake/analytics")  # a production lake, any target
+    with pytest.raises(ValidationError, match="PII_SALT must be set"):
+        Settings()
+    monkeypatch.setenv("PII_SALT", "a-real-secret")
+    assert Settings().pii_salt == "a-real-secret"
 
 
 def test_unknown_target_is_refused(monkeypatch):
