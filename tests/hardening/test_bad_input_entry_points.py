@@ -488,3 +488,49 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path, args):
     # The message itself is one line (click may print the usage line above it).
     assert len([line for line in error_lines if not line.startswith(("Usage:", "Try "))]) == 1
     assert not os.path.exists(tmp_path / "lake" / "lake")  # nothing was processed
+
+
+# --- the Spark jobs' own entry points (what EMR steps and Batch jobs spark-submit) -------------
+
+SPARK_JOBS = [
+    "notification_attempted",
+    "notification_delivered",
+    "outcome_experience_lookup",
+    "listings_postprocessing",
+    "social_curation",
+    "social_analytics",
+]
+JOB_ARGUMENT_CASES = [
+    (["--date", "2026-02-30"], "'2026-02-30' is not a valid date (YYYY-MM-DD)"),
+    (["--date", "2026-01-01'; drop table x; --"], "is not a valid date"),
+    ([], "the following arguments are required: --date"),
+]
+
+
+@pytest.mark.parametrize("job", SPARK_JOBS)
+@pytest.mark.parametrize(("args", "message"), JOB_ARGUMENT_CASES)
+def test_a_spark_job_refuses_bad_arguments_in_one_line(job, args, message):
+    done = subprocess.run(
+        [sys.executable, "-m", f"spark_jobs.{job}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert message in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.spark
+def test_a_spark_job_without_its_raw_day_says_so_in_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "spark_jobs.notification_attempted", "--date", "2026-01-01"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LAKE_ROOT": str(tmp_path / "lake")},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: no raw data at ") and "dt=2026-01-01" in last
