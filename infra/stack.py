@@ -100,25 +100,13 @@ class AnalyticsStack(cdk.Stack):
 
         # The salt of the destination hash outlives any deployment (a new salt would change
         # every hash): it is created once, out of the stack (README), and read by name.
-        self.pii_salt_name = cdk.CfnParameter(
-            self,
-            "PiiSaltSecretName",
-            default=PII_SALT_SECRET,
-            description="Secrets Manager secret holding PII_SALT (created before the first deploy)",
-        ).value_as_string
-        self.pii_salt = secretsmanager.Secret.from_secret_name_v2(
-            self, "PiiSalt", self.pii_salt_name
+        self.pii_salt_name, self.pii_salt = self._external_secret(
+            "PiiSalt", PII_SALT_SECRET, "PII_SALT (created before the first deploy)"
         )
         # The warehouse's connection URL with its password (postgresql://user:password@host/db),
         # created and rotated out of the stack; only the jobs that use the warehouse get it.
-        self.warehouse_url_name = cdk.CfnParameter(
-            self,
-            "WarehouseUrlSecretName",
-            default=WAREHOUSE_URL_SECRET,
-            description="Secrets Manager secret holding WAREHOUSE_URL (RDS PostgreSQL)",
-        ).value_as_string
-        self.warehouse_url = secretsmanager.Secret.from_secret_name_v2(
-            self, "WarehouseUrl", self.warehouse_url_name
+        self.warehouse_url_name, self.warehouse_url = self._external_secret(
+            "WarehouseUrl", WAREHOUSE_URL_SECRET, "WAREHOUSE_URL (RDS PostgreSQL)"
         )
         self.topic = sns.Topic(
             self,
@@ -542,6 +530,19 @@ class AnalyticsStack(cdk.Stack):
             "ModelsDatabase": MODELS_DATABASE,
             "ReportsTopic": self.reports_topic.topic_arn,
         }
+
+    def _external_secret(
+        self, construct_id: str, default_name: str, holds: str
+    ) -> tuple[str, secretsmanager.ISecret]:
+        """A Secrets Manager secret managed outside the stack: (its name, a stack parameter
+        defaulting to `default_name`; the secret, for grants)."""
+        name = cdk.CfnParameter(
+            self,
+            f"{construct_id}SecretName",
+            default=default_name,
+            description=f"Secrets Manager secret holding {holds}",
+        ).value_as_string
+        return name, secretsmanager.Secret.from_secret_name_v2(self, construct_id, name)
 
     def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
         return logs.LogGroup(

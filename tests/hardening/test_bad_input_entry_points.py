@@ -327,6 +327,10 @@ def batch_event(**job) -> dict:
     return {"jobs": [{**base, **job}]}
 
 
+def report_request(start: str, end: str, location: str = "s3://r/x.csv") -> dict:
+    return {"startDate": start, "endDate": end, "resultLocation": location}
+
+
 def scheduled(**changes) -> dict:
     return {
         "scheduledTime": "2026-11-03T06:00:00Z",
@@ -378,31 +382,15 @@ HANDLER_CASES = [
     (start_workflow, [], "non-empty JSON object"),
     (start_workflow, {}, "non-empty JSON object"),
     (start_workflow, scheduled(scheduledTime="not a time"), "scheduledTime"),
+    (render_usage_report, report_request("2026-02-30", "2026-03-01"), "startDate"),
+    (render_usage_report, report_request("2026-03-02", "2026-03-01"), "startDate"),
     (
         render_usage_report,
-        {"startDate": "2026-02-30", "endDate": "2026-03-01", "resultLocation": "s3://r/x.csv"},
-        "startDate",
-    ),
-    (
-        render_usage_report,
-        {"startDate": "2026-03-02", "endDate": "2026-03-01", "resultLocation": "s3://r/x.csv"},
-        "startDate",
-    ),
-    (
-        render_usage_report,
-        {"startDate": "2026-01-01", "endDate": "2026-03-01", "resultLocation": "/etc/passwd"},
+        report_request("2026-01-01", "2026-03-01", "/etc/passwd"),
         "resultLocation",
     ),
-    (
-        render_usage_report,
-        {"startDate": "2025-01-01", "endDate": "2026-03-01", "resultLocation": "s3://r/x.csv"},
-        "year",
-    ),
-    (
-        render_usage_report,
-        {"startDate": "2026-01-01'; --", "endDate": "2026-03-01", "resultLocation": "s3://r/x.csv"},
-        "startDate",
-    ),
+    (render_usage_report, report_request("2025-01-01", "2026-03-01"), "year"),
+    (render_usage_report, report_request("2026-01-01'; --", "2026-03-01"), "startDate"),
 ]
 
 
@@ -507,30 +495,29 @@ JOB_ARGUMENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("job", SPARK_JOBS)
-@pytest.mark.parametrize(("args", "message"), JOB_ARGUMENT_CASES)
-def test_a_spark_job_refuses_bad_arguments_in_one_line(job, args, message):
-    done = subprocess.run(
+def spark_job(job: str, *args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
         [sys.executable, "-m", f"spark_jobs.{job}", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
+        env={**os.environ, **(env or {})},
         cwd=Path(__file__).resolve().parents[2],
     )
+
+
+@pytest.mark.parametrize("job", SPARK_JOBS)
+@pytest.mark.parametrize(("args", "message"), JOB_ARGUMENT_CASES)
+def test_a_spark_job_refuses_bad_arguments_in_one_line(job, args, message):
+    done = spark_job(job, *args)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert message in done.stderr.splitlines()[-1]
 
 
 @pytest.mark.spark
 def test_a_spark_job_without_its_raw_day_says_so_in_one_line(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "spark_jobs.notification_attempted", "--date", "2026-01-01"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "LAKE_ROOT": str(tmp_path / "lake")},
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    lake = str(tmp_path / "lake")
+    done = spark_job("notification_attempted", "--date", "2026-01-01", env={"LAKE_ROOT": lake})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: no raw data at ") and "dt=2026-01-01" in last
