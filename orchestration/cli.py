@@ -267,7 +267,9 @@ def history(limit: int) -> None:
         "out",
         "quar.",
     ):
-        table.add_column(column)
+        # A long parameter (a file's URI) folds onto more lines rather than squeeze the names.
+        fold = {"overflow": "fold", "max_width": 40} if column == "params" else {}
+        table.add_column(column, no_wrap=column != "params", **fold)
     for r in read_history(Lake.from_settings(settings_or_exit()))[-limit:]:
         table.add_row(
             r["run_id"],
