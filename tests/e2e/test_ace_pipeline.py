@@ -333,19 +333,33 @@ HIVE_TYPES = {
 }
 
 
+def hive_type(arrow: str) -> str:
+    """The Glue (Hive) type of a Parquet column as pyarrow names it: decimal128(12, 2) is
+    decimal(12,2)."""
+    if arrow.startswith("decimal128("):
+        return "decimal(" + arrow.removeprefix("decimal128(").replace(" ", "")
+    return HIVE_TYPES.get(arrow, arrow)
+
+
 def test_glue_tables_declare_the_columns_the_jobs_write(built_lake):
     """Athena reads the lake through infra/glue_tables.py: its columns must be what is on disk."""
     import pyarrow.parquet as pq
 
     from infra.glue_tables import CURATED
 
-    checked = 0
+    checked: set[str] = set()
     for table in CURATED:
         files = sorted(glob.glob(os.path.join(built_lake, "lake", table.name, "dt=*", "*.parquet")))
         if not files:
             continue  # listings are written by the weekly EMR pipeline (tests/unit/test_listings.py)
         schema = pq.read_schema(files[0])
-        on_disk = [(f.name, HIVE_TYPES.get(str(f.type), str(f.type))) for f in schema]
+        on_disk = [(f.name, hive_type(str(f.type))) for f in schema]
         assert on_disk == list(table.columns), table.name
-        checked += 1
-    assert checked == 4
+        checked.add(table.name)
+    # The ACE tables always; the listings ones too once the listings rerun test has written them.
+    assert {
+        "notification_attempts",
+        "notification_receipts",
+        "experiences",
+        "dim_customer",
+    } <= checked
