@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from orchestration.errors import InputError
 from orchestration.lake import Lake
-from spark_jobs.common.contracts import EARLIEST_TIME, LATEST_TIME
+from spark_jobs.common.contracts import PLAUSIBLE_YEARS, is_plausible_time
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -159,13 +159,12 @@ def convert(data: bytes) -> dict[str, object]:
                 "InvalidFieldType", f"{name} must be a string, got {type(fields[name]).__name__}"
             )
     timestamp = parse_timestamp(fields["timestamp"])
-    if not EARLIEST_TIME <= timestamp < LATEST_TIME:
+    if not is_plausible_time(timestamp):
         # Epoch seconds sent as milliseconds (1970) or a sentinel year: not a real event time,
         # and it would open a partition decades away.
         raise ConversionError(
             "InvalidTimestamp",
-            f"timestamp {fields['timestamp']!r} is {timestamp:%Y-%m-%d}, outside "
-            f"{EARLIEST_TIME:%Y}-{LATEST_TIME.year - 1}",
+            f"timestamp {fields['timestamp']!r} is {timestamp:%Y-%m-%d}, outside {PLAUSIBLE_YEARS}",
         )
     return {
         "id": fields["id"],

@@ -14,7 +14,7 @@ from typing import Any
 from ingestion.warehouse import Column, IncomingObject, LoadResult, TableSpec, Warehouse
 from orchestration.errors import InputError
 from orchestration.lake import split_s3_uri
-from spark_jobs.common.contracts import EARLIEST_TIME, LATEST_TIME
+from spark_jobs.common.contracts import PLAUSIBLE_YEARS, is_plausible_time
 
 
 class LoadError(InputError, ValueError):
@@ -59,10 +59,8 @@ def parse_value(column: Column, text: str) -> Any:
         if value.tzinfo is None:
             raise ValueError(f"{column.name}={text!r} has no Z or offset")
         utc = value.astimezone(dt.UTC).replace(tzinfo=None)
-        if not EARLIEST_TIME <= utc < LATEST_TIME:
-            raise ValueError(
-                f"{column.name}={text!r} is outside {EARLIEST_TIME:%Y}-{LATEST_TIME.year - 1}"
-            )
+        if not is_plausible_time(utc):
+            raise ValueError(f"{column.name}={text!r} is outside {PLAUSIBLE_YEARS}")
         return utc
     return text
 

@@ -12,6 +12,12 @@ Kind = Literal["string", "timestamp", "enum", "integer", "money", "date"]
 # sentinel or a unit mistake (`out_of_range:<field>`), not data.
 EARLIEST_TIME = dt.datetime(2000, 1, 1)
 LATEST_TIME = dt.datetime(2100, 1, 1)
+PLAUSIBLE_YEARS = f"{EARLIEST_TIME:%Y}-{LATEST_TIME.year - 1}"
+
+
+def is_plausible_time(value: dt.datetime) -> bool:
+    """Whether a naive UTC time falls in the years every dataset's times fall in."""
+    return EARLIEST_TIME <= value < LATEST_TIME
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,11 @@ def test_the_scan_finds_what_it_looks_for():
 
 
 def analytics(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    merged = {**os.environ, **env}
+    merged.pop("ANALYTICS_DEBUG", None)  # tracebacks are opt-in; the test sees what users see
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
-        env={**os.environ, **env},
+        env=merged,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -79,7 +81,6 @@ def test_runs_write_no_salt_and_no_password_anywhere(tmp_path, postgres_url):
     root = str(tmp_path / "lake")
     salt = f"salt-{uuid.uuid4().hex}"
     env = {"LAKE_ROOT": root, "PII_SALT": salt, "WAREHOUSE_URL": postgres_url}
-    env.pop("ANALYTICS_DEBUG", None)
     runs = [
         analytics(env, "generate", "--start", DAY, "--days", "1", "--scale", "300"),
         analytics(env, "load", *glob.glob(f"{root}/incoming/customers/*.csv")),
