@@ -14,7 +14,9 @@ with
 
 attempts as {{ materialized_cte() }} (
 
-    select * from {{ ref('stg_lake__notification_attempts') }}
+    -- Only the columns the fold reads (the destination hash would be carried along for nothing).
+    select notification_id, client_id, customer_id, experience_id, channel, attempted_at, landing_date
+    from {{ ref('stg_lake__notification_attempts') }}
     {% if daily %}
     where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
     {% endif %}
@@ -23,7 +25,8 @@ attempts as {{ materialized_cte() }} (
 
 receipts as {{ materialized_cte() }} (
 
-    select * from {{ ref('stg_lake__notification_receipts') }}
+    select notification_id, receipt_status, reported_at, landing_date
+    from {{ ref('stg_lake__notification_receipts') }}
     {% if daily %}
     where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
     {% endif %}
