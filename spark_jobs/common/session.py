@@ -37,9 +37,11 @@ def get_spark(settings: Settings) -> SparkSession:
             .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
             .config("spark.sql.parquet.compression.codec", "snappy")
             # The heap starts at its full size: growing it under the first big job costs full GCs.
+            # The throughput collector: these are batch jobs, pauses do not matter, and the
+            # attempts job at 10M lines ran ~10 % faster than with G1 (118-121 s vs 129-136 s).
             .config(
                 "spark.driver.extraJavaOptions",
-                f"-Xms{memory} -Dlog4j2.configurationFile=file:{LOG4J2}",
+                f"-Xms{memory} -XX:+UseParallelGC -Dlog4j2.configurationFile=file:{LOG4J2}",
             )
         )
         spark = builder.getOrCreate()
