@@ -11,6 +11,12 @@ with
 
 {% set landing_date = env_var('ACE_LANDING_DATE', '') %}
 {% set daily = is_incremental() %}
+{#- Tables built before the change tracking columns existed get them on this run (on_schema_change). -#}
+{% set tracked = daily and relation_has_column(this, 'fold_seq') %}
+{% set folded_columns = [
+    'client_id', 'customer_id', 'experience_id', 'channel', 'attempted_at', 'attempt_landing_date',
+    'first_delivered_reported_at', 'first_receipt_at', 'last_receipt_at', 'first_receipt_landing_date',
+    'is_delivered', 'delivered_at', 'billing_month', 'latest_billing_month', 'folded_landing_date'] %}
 
 attempts as {{ materialized_cte() }} (
 
@@ -189,7 +195,7 @@ with_month as (
 
 ),
 
-final as (
+folded_rows as (
 
     select
         with_month.*,
@@ -221,6 +227,89 @@ final as (
     left join previous
         on with_month.notification_id = previous.notification_id
     {% endif %}
+
+),
+
+{#-
+    Change tracking, for int_customer_experience_months to sum only what changed: a run that
+    changes a row stamps it with the next fold_seq and keeps what the row was before (its billing
+    month and delivery time, the fold_seq of that state, whether its client/customer/experience
+    changed). A touched row that ends up as it was keeps its stamp, so reruns stay identical.
+-#}
+{% if daily %}
+compared as (
+
+    select
+        folded_rows.*,
+        previous.notification_id is null
+        {%- for column in folded_columns %}
+        or {{ differs('folded_rows.' ~ column, 'previous.' ~ column) }}
+        {%- endfor %} as is_changed
+
+    from folded_rows
+    left join previous
+        on folded_rows.notification_id = previous.notification_id
+
+),
+
+next_fold as (
+
+    select coalesce(max({{ 'fold_seq' if tracked else 'cast(null as bigint)' }}), 0) + 1 as fold_seq
+    from {{ this }}
+
+),
+{% endif %}
+
+final as (
+
+    select
+        {% if daily %}
+        compared.notification_id,
+        {%- for column in folded_columns %}
+        compared.{{ column }},
+        {%- endfor %}
+        {% if tracked %}
+        case when compared.is_changed then next_fold.fold_seq else previous.fold_seq end as fold_seq,
+        case
+            when compared.is_changed then coalesce(previous.fold_seq, 0) else previous.prior_fold_seq
+        end as prior_fold_seq,
+        case
+            when compared.is_changed then previous.billing_month else previous.prior_billing_month
+        end as prior_billing_month,
+        case
+            when compared.is_changed then previous.delivered_at else previous.prior_delivered_at
+        end as prior_delivered_at,
+        case
+            when not compared.is_changed then previous.prior_group_changed
+            when previous.attempted_at is null then false
+            else {{ differs('compared.client_id', 'previous.client_id') }}
+                or {{ differs('compared.customer_id', 'previous.customer_id') }}
+                or {{ differs('compared.experience_id', 'previous.experience_id') }}
+        end as prior_group_changed
+        {% else %}
+        {#- First run after the upgrade: nothing says what the months absorbed; they recompute. -#}
+        next_fold.fold_seq,
+        cast(null as bigint) as prior_fold_seq,
+        previous.billing_month as prior_billing_month,
+        previous.delivered_at as prior_delivered_at,
+        cast(null as boolean) as prior_group_changed
+        {% endif %}
+
+    from compared
+    cross join next_fold
+    left join previous
+        on compared.notification_id = previous.notification_id
+        {% else %}
+        folded_rows.*,
+        -- A full build: every row is new, with no earlier state to compare with.
+        cast({{ run_started_at.timestamp() | int }} as bigint) as fold_seq,
+        cast(null as bigint) as prior_fold_seq,
+        case when false then billing_month end as prior_billing_month,
+        case when false then delivered_at end as prior_delivered_at,
+        cast(null as boolean) as prior_group_changed
+
+    from folded_rows
+        {% endif %}
 
 )
 
