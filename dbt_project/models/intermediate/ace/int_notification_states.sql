@@ -13,6 +13,12 @@ with
 {% set daily = is_incremental() %}
 {#- Tables built before the change tracking columns existed get them on this run (on_schema_change). -#}
 {% set tracked = daily and relation_has_column(this, 'fold_seq') %}
+{% set contribution_columns = [
+    'attempted_at', 'billing_month', 'delivered_at', 'client_id', 'customer_id', 'experience_id'] %}
+{% set tracking_columns = [
+    'fold_seq', 'prior_fold_seq', 'prior_billing_month', 'prior_delivered_at', 'prior_group_changed'] %}
+{% set tracking_types = {'fold_seq': 'bigint', 'prior_fold_seq': 'bigint', 'prior_billing_month': 'date',
+    'prior_delivered_at': 'timestamp', 'prior_group_changed': 'boolean'} %}
 {% set folded_columns = [
     'client_id', 'customer_id', 'experience_id', 'channel', 'attempted_at', 'attempt_landing_date',
     'first_delivered_reported_at', 'first_receipt_at', 'last_receipt_at', 'first_receipt_landing_date',
@@ -205,10 +211,10 @@ folded_rows as (
         greatest(
             with_month.billing_month,
             coalesce(previous.latest_billing_month, with_month.billing_month)
-        ) as latest_billing_month
+        ) as latest_billing_month,
         {% else %}
-        with_month.billing_month as latest_billing_month
-        {% endif %},
+        with_month.billing_month as latest_billing_month,
+        {% endif %}
         -- The latest landing day whose run wrote this row (kept when an older day is rerun, so
         -- reruns stay identical): a daily run finds what it touched by a filter on it.
         {% if daily %}
@@ -221,6 +227,17 @@ folded_rows as (
         {% else %}
         cast(null as date)
         {% endif %} as folded_landing_date
+        {%- if daily %},
+        -- What the row was, for the change tracking below (one join with the stored rows: on the
+        -- day's millions of rows every further join costs a hash table of them).
+        previous.notification_id is not null as had_previous,
+        {%- for column in contribution_columns %}
+        previous.{{ column }} as previous_{{ column }},
+        {%- endfor %}
+        {%- for column in tracking_columns %}
+        {{ 'previous.' ~ column if tracked else 'cast(null as ' ~ tracking_types[column] ~ ')' }} as previous_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
 
     from with_month
     {% if daily %}
@@ -232,30 +249,23 @@ folded_rows as (
 
 {#-
     Change tracking, for int_customer_experience_months to sum only what changed: a run that
-    changes a row stamps it with the next fold_seq and keeps what the row was before (its billing
-    month and delivery time, the fold_seq of that state, whether its client/customer/experience
-    changed). A touched row that ends up as it was keeps its stamp, so reruns stay identical.
+    changes what a row counts for (attempt, billing month, delivery time, client / customer /
+    experience) stamps it with the next fold_seq and keeps what the row was before: the fold_seq
+    of that state, its billing month and delivery time, whether its client / customer /
+    experience changed. A row whose contribution stays as it was keeps its stamp, so reruns stay
+    identical.
 -#}
 {% if daily %}
 compared as (
 
     select
         folded_rows.*,
-        previous.notification_id is null
-        {%- for column in folded_columns %}
-        or {{ differs('folded_rows.' ~ column, 'previous.' ~ column) }}
+        not had_previous
+        {%- for column in contribution_columns %}
+        or {{ differs(column, 'previous_' ~ column) }}
         {%- endfor %} as is_changed
 
     from folded_rows
-    left join previous
-        on folded_rows.notification_id = previous.notification_id
-
-),
-
-next_fold as (
-
-    select coalesce(max({{ 'fold_seq' if tracked else 'cast(null as bigint)' }}), 0) + 1 as fold_seq
-    from {{ this }}
 
 ),
 {% endif %}
@@ -263,53 +273,44 @@ next_fold as (
 final as (
 
     select
-        {% if daily %}
-        compared.notification_id,
-        {%- for column in folded_columns %}
-        compared.{{ column }},
+        {%- for column in ['notification_id'] + folded_columns %}
+        {{ column }},
         {%- endfor %}
-        {% if tracked %}
-        case when compared.is_changed then next_fold.fold_seq else previous.fold_seq end as fold_seq,
+        {% if daily and tracked %}
         case
-            when compared.is_changed then coalesce(previous.fold_seq, 0) else previous.prior_fold_seq
-        end as prior_fold_seq,
+            when is_changed then (select coalesce(max(fold_seq), 0) + 1 from {{ this }})
+            else previous_fold_seq
+        end as fold_seq,
+        case when is_changed then coalesce(previous_fold_seq, 0) else previous_prior_fold_seq end
+            as prior_fold_seq,
+        case when is_changed then previous_billing_month else previous_prior_billing_month end
+            as prior_billing_month,
+        case when is_changed then previous_delivered_at else previous_prior_delivered_at end
+            as prior_delivered_at,
         case
-            when compared.is_changed then previous.billing_month else previous.prior_billing_month
-        end as prior_billing_month,
-        case
-            when compared.is_changed then previous.delivered_at else previous.prior_delivered_at
-        end as prior_delivered_at,
-        case
-            when not compared.is_changed then previous.prior_group_changed
-            when previous.attempted_at is null then false
-            else {{ differs('compared.client_id', 'previous.client_id') }}
-                or {{ differs('compared.customer_id', 'previous.customer_id') }}
-                or {{ differs('compared.experience_id', 'previous.experience_id') }}
+            when not is_changed then previous_prior_group_changed
+            when previous_attempted_at is null then false
+            else {{ differs('client_id', 'previous_client_id') }}
+                or {{ differs('customer_id', 'previous_customer_id') }}
+                or {{ differs('experience_id', 'previous_experience_id') }}
         end as prior_group_changed
-        {% else %}
+        {% elif daily %}
         {#- First run after the upgrade: nothing says what the months absorbed; they recompute. -#}
-        next_fold.fold_seq,
+        cast(1 as bigint) as fold_seq,
         cast(null as bigint) as prior_fold_seq,
-        previous.billing_month as prior_billing_month,
-        previous.delivered_at as prior_delivered_at,
+        previous_billing_month as prior_billing_month,
+        previous_delivered_at as prior_delivered_at,
         cast(null as boolean) as prior_group_changed
-        {% endif %}
-
-    from compared
-    cross join next_fold
-    left join previous
-        on compared.notification_id = previous.notification_id
         {% else %}
-        folded_rows.*,
         -- A full build: every row is new, with no earlier state to compare with.
         cast({{ run_started_at.timestamp() | int }} as bigint) as fold_seq,
         cast(null as bigint) as prior_fold_seq,
         case when false then billing_month end as prior_billing_month,
         case when false then delivered_at end as prior_delivered_at,
         cast(null as boolean) as prior_group_changed
-
-    from folded_rows
         {% endif %}
+
+    from {{ 'compared' if daily else 'folded_rows' }}
 
 )
 
