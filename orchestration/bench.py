@@ -199,8 +199,20 @@ def _dataset(root: str, scale: int, days: int, seed: int, console: Console) -> s
     return dataset
 
 
-def _customers(dataset: str) -> str:
-    return os.path.join(dataset, "incoming", "customers", f"customers_{BENCH_START}.csv")
+def _load_customers(dataset: str, lake: Lake) -> None:
+    """Load the dataset's customer file into the lake's warehouse (idempotent)."""
+    from ingestion.loader import load
+    from ingestion.warehouse import DuckDBWarehouse
+
+    customers = os.path.join(dataset, "incoming", "customers", f"customers_{BENCH_START}.csv")
+    load(customers, [DuckDBWarehouse(lake.warehouse_db)])
+
+
+def _fresh_lake(dataset: str, lake: Lake) -> Lake:
+    """`lake` emptied, reading the dataset's raw files, with its customers loaded."""
+    _mirror(dataset, lake.root)
+    _load_customers(dataset, lake)
+    return lake
 
 
 def _mirror(dataset_root: str, lake_root: str) -> None:
@@ -237,25 +249,20 @@ def run_bench(
     settings: Settings, scale: int, days: int, seed: int, root: str, console: Console
 ) -> dict:
     """Generate or reuse the dataset, process the history, then time the last day stage by stage."""
-    from ingestion.loader import load
-    from ingestion.warehouse import DuckDBWarehouse
     from orchestration.history import load_state
     from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
     from orchestration.runner import Runner
     from spark_jobs.common.session import get_spark
 
     dataset = _dataset(root, scale, days, seed, console)
-    customers = _customers(dataset)
     last_day = BENCH_START + dt.timedelta(days=days - 1)
 
     history_lake = Lake(os.path.join(dataset, "history"))
     done_marker = os.path.join(history_lake.root, ".processed")
     if not os.path.exists(done_marker):
         _mirror(dataset, history_lake.root)
-    load(customers, [DuckDBWarehouse(history_lake.warehouse_db)])
-    solo_lake = Lake(os.path.join(dataset, "solo"))
-    _mirror(dataset, solo_lake.root)
-    load(customers, [DuckDBWarehouse(solo_lake.warehouse_db)])
+    _load_customers(dataset, history_lake)
+    solo_lake = _fresh_lake(dataset, Lake(os.path.join(dataset, "solo")))
 
     clock = time.perf_counter()
     get_spark(settings)
@@ -271,8 +278,7 @@ def run_bench(
     if load_state(history_lake, ACE_DAILY.name, {"date": last_day.isoformat()}):
         # A cache from an older bench that timed the last day in place: it is a rerun now.
         console.print("history holds the last day already: rebuilding it …")
-        _mirror(dataset, history_lake.root)
-        load(customers, [DuckDBWarehouse(history_lake.warehouse_db)])
+        _fresh_lake(dataset, history_lake)
         processed = []
     for index in range(days - 1):
         day = (BENCH_START + dt.timedelta(days=index)).isoformat()
@@ -285,14 +291,12 @@ def run_bench(
         with open(done_marker, "w") as handle:
             handle.write("\n".join(processed))
 
-    # Warm-up on a smaller dataset, big enough for the JVM to compile its hot paths, so that
-    # neither timed run pays for being first.
+    # Warm-up on one day of at most WARMUP_SCALE attempts, so that neither timed run pays for
+    # being first.
     warm_scale = min(scale, WARMUP_SCALE)
     warm_dataset = _dataset(root, warm_scale, 1, seed, console)
     console.print(f"warm-up on {warm_scale:,} attempts …")
-    warm_lake = Lake(os.path.join(warm_dataset, "warmup"))
-    _mirror(warm_dataset, warm_lake.root)
-    load(_customers(warm_dataset), [DuckDBWarehouse(warm_lake.warehouse_db)])
+    warm_lake = _fresh_lake(warm_dataset, Lake(os.path.join(warm_dataset, "warmup")))
     warm = runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
     # Day D runs on a clone, so the cached history stays at day D-1 and every bench times a
     # first run of day D, as production runs it (not a rerun).

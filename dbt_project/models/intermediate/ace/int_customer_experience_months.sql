@@ -147,58 +147,31 @@ resummed_groups as (
 
 ),
 
-resummed as (
+-- The notifications summed again: those of the groups above.
+notifications as (
 
-    select
-        notifications.client_id,
-        notifications.billing_month,
-        notifications.customer_id,
-        notifications.experience_id,
-        count(*) as notifications_attempted,
-        count(notifications.delivered_at) as notifications_delivered,
-        min(notifications.delivered_at) as first_delivered_at,
-        max(notifications.delivered_at) as last_delivered_at
-
-    from {{ ref('int_notifications_billed') }} as notifications
+    select billed.*
+    from {{ ref('int_notifications_billed') }} as billed
     inner join resummed_groups
-        on notifications.client_id = resummed_groups.client_id
-        and notifications.billing_month = resummed_groups.billing_month
-        and notifications.customer_id = resummed_groups.customer_id
-        and notifications.experience_id = resummed_groups.experience_id
-    group by
-        notifications.client_id,
-        notifications.billing_month,
-        notifications.customer_id,
-        notifications.experience_id
-
-),
-
-summed as (
-
-    select
-        {{ group_columns | join(', ') }},
-        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
-    from merged
-    where not is_resummed and notifications_attempted > 0
-
-    union all
-
-    select
-        {{ group_columns | join(', ') }},
-        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
-    from resummed
+        on billed.client_id = resummed_groups.client_id
+        and billed.billing_month = resummed_groups.billing_month
+        and billed.customer_id = resummed_groups.customer_id
+        and billed.experience_id = resummed_groups.experience_id
 
 ),
 
 {% else %}
 
+-- The notifications summed again: those of every month this run rebuilds.
 notifications as (
 
     {{ ace_months_of(ref('int_notifications_billed'), plan.absorbed) }}
 
 ),
 
-summed as (
+{% endif %}
+
+resummed as (
 
     select
         client_id,
@@ -215,7 +188,24 @@ summed as (
 
 ),
 
-{% endif %}
+summed as (
+
+    {% if plan.mode == 'delta' %}
+    select
+        {{ group_columns | join(', ') }},
+        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
+    from merged
+    where not is_resummed and notifications_attempted > 0
+
+    union all
+
+    {% endif %}
+    select
+        {{ group_columns | join(', ') }},
+        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
+    from resummed
+
+),
 
 final as (
 
