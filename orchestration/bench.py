@@ -7,11 +7,13 @@ import datetime as dt
 import json
 import os
 import shutil
+import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import psutil
@@ -20,6 +22,10 @@ from rich.table import Table
 
 from orchestration.lake import Lake
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestration.pipelines import Pipeline
+    from orchestration.runner import Runner, RunResult
 
 BENCH_START = dt.date(2026, 1, 1)
 # Attempts of the warm-up day: one full run at this size leaves the JVM as warm for the timed day
@@ -245,10 +251,40 @@ def _clone(history_root: str, lake_root: str) -> None:
     os.sync()
 
 
+@dataclass
+class TimedRun:
+    result: RunResult
+    seconds: float
+    peak_rss_mib: float
+
+
+def _timed_run(runner: Runner, pipeline: Pipeline, params: dict, sampler: RssSampler) -> TimedRun:
+    """One run of `pipeline`, with its wall time and the peak memory of the process tree."""
+    start, clock = time.time(), time.perf_counter()
+    result = runner.run(pipeline, params)
+    seconds = time.perf_counter() - clock
+    if not result.succeeded:
+        raise RuntimeError("a benchmarked run failed; see `analytics history` under the bench lake")
+    return TimedRun(result, seconds, sampler.peak_mib(start, start + seconds))
+
+
+def median_run(runs: list[TimedRun]) -> TimedRun:
+    """The run of median wall time (of an even number, the faster of the middle two)."""
+    middle = statistics.median_low(run.seconds for run in runs)
+    return next(run for run in runs if run.seconds == middle)
+
+
 def run_bench(
-    settings: Settings, scale: int, days: int, seed: int, root: str, console: Console
+    settings: Settings,
+    scale: int,
+    days: int,
+    seed: int,
+    root: str,
+    console: Console,
+    repeat: int = 1,
 ) -> dict:
-    """Generate or reuse the dataset, process the history, then time the last day stage by stage."""
+    """Generate or reuse the dataset, process the history, then time the last day stage by stage
+    (`repeat` times, alternating with day 1 alone; the median runs count)."""
     from orchestration.history import load_state
     from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
     from orchestration.runner import Runner
@@ -262,7 +298,7 @@ def run_bench(
     if not os.path.exists(done_marker):
         _mirror(dataset, history_lake.root)
     _load_customers(dataset, history_lake)
-    solo_lake = _fresh_lake(dataset, Lake(os.path.join(dataset, "solo")))
+    solo_lake = Lake(os.path.join(dataset, "solo"))
 
     clock = time.perf_counter()
     get_spark(settings)
@@ -297,47 +333,61 @@ def run_bench(
     warm_dataset = _dataset(root, warm_scale, 1, seed, console)
     console.print(f"warm-up on {warm_scale:,} attempts …")
     warm_lake = _fresh_lake(warm_dataset, Lake(os.path.join(warm_dataset, "warmup")))
-    warm = runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
+    if not runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()}).succeeded:
+        raise RuntimeError(f"the warm-up run failed; see {warm_lake.runs}")
     # Day D runs on a clone, so the cached history stays at day D-1 and every bench times a
-    # first run of day D, as production runs it (not a rerun).
+    # first run of day D, as production runs it (not a rerun). Day D and day 1 alone alternate
+    # `repeat` times and the median run of each counts: one run of either varies by seconds
+    # (the JVM's JIT goes on warming up over several runs), which no history explains.
     timed_lake = Lake(os.path.join(dataset, "timed"))
-    _clone(history_lake.root, timed_lake.root)
+    timed_runs: list[TimedRun] = []
+    solo_runs: list[TimedRun] = []
+    monthly = None
     with RssSampler() as sampler:
-        console.print(f"day {days} ({last_day}) with {days - 1} day(s) of history …")
-        clock = time.perf_counter()
-        target = runner(timed_lake).run(ACE_DAILY, {"date": last_day.isoformat()})
-        daily_seconds = time.perf_counter() - clock
-        console.print(f"monthly export of {last_day:%Y-%m} …")
-        monthly_start = time.time()
-        monthly = runner(timed_lake).run(ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"})
-        monthly_end = time.time()
-        daily_peak = sampler.peak_mib(monthly_start - daily_seconds, monthly_start)
-        console.print(f"day 1 alone ({BENCH_START}), a lake holding only that day …")
-        clock = time.perf_counter()
-        solo = runner(solo_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()})
-        solo_seconds = time.perf_counter() - clock
-    if not (warm.succeeded and solo.succeeded and target.succeeded and monthly.succeeded):
-        raise RuntimeError("a benchmarked run failed; see `analytics history` under the bench lake")
+        for rep in range(1, repeat + 1):
+            of = f"[{rep}/{repeat}] " if repeat > 1 else ""
+            _clone(history_lake.root, timed_lake.root)
+            console.print(f"{of}day {days} ({last_day}) with {days - 1} day(s) of history …")
+            timed_runs.append(
+                _timed_run(runner(timed_lake), ACE_DAILY, {"date": last_day.isoformat()}, sampler)
+            )
+            if monthly is None:
+                console.print(f"monthly export of {last_day:%Y-%m} …")
+                monthly = _timed_run(
+                    runner(timed_lake), ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"}, sampler
+                )
+            console.print(f"{of}day 1 alone ({BENCH_START}), a lake holding only that day …")
+            _fresh_lake(dataset, solo_lake)
+            solo_runs.append(
+                _timed_run(runner(solo_lake), ACE_DAILY, {"date": BENCH_START.isoformat()}, sampler)
+            )
+    assert monthly is not None  # repeat >= 1
+    target, solo = median_run(timed_runs), median_run(solo_runs)
 
     stages = [
         Stage(
             r.task, r.seconds, r.rows_in, sampler.peak_mib(_epoch(r.started_at), _epoch(r.ended_at))
         )
-        for r in list(target.records.values()) + list(monthly.records.values())
+        for r in list(target.result.records.values()) + list(monthly.result.records.values())
     ]
     # The pipeline runs both notification jobs at once, sharing the cores; so does the stick.
     scratch = os.path.join(dataset, "duckdb_stick")
     sticks = [stage for stage in stages if stage.stage in DUCKDB_STICK]
     threads = max(1, (os.cpu_count() or 1) // max(1, len(sticks)))
-    with ThreadPoolExecutor(max_workers=max(1, len(sticks))) as pool:
-        timings = pool.map(
-            lambda stage: duckdb_stick(
-                history_lake, last_day, stage.stage, scratch, settings.max_record_bytes, threads
-            ),
-            sticks,
-        )
-        for stage, seconds in zip(sticks, timings, strict=True):
-            stage.duckdb_seconds = seconds
+    # Timed as often as the Spark jobs, the median counting.
+    samples: list[list[float]] = [[] for _ in sticks]
+    for _ in range(repeat):
+        with ThreadPoolExecutor(max_workers=max(1, len(sticks))) as pool:
+            timings = pool.map(
+                lambda stage: duckdb_stick(
+                    history_lake, last_day, stage.stage, scratch, settings.max_record_bytes, threads
+                ),
+                sticks,
+            )
+            for times, seconds in zip(samples, timings, strict=True):
+                times.append(seconds)
+    for stage, times in zip(sticks, samples, strict=True):
+        stage.duckdb_seconds = statistics.median_low(times)
 
     report = {
         "scale": scale,
@@ -349,11 +399,14 @@ def run_bench(
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         },
         "spark_startup_seconds": round(spark_startup, 2),
-        "daily_pipeline_seconds": round(daily_seconds, 2),
-        "daily_pipeline_peak_rss_mib": daily_peak,
-        "day1_alone_seconds": round(solo_seconds, 2),
-        "incremental_ratio": round(daily_seconds / solo_seconds, 3),
-        "monthly_seconds": round(monthly_end - monthly_start, 2),
+        "repeat": repeat,
+        "daily_pipeline_seconds": round(target.seconds, 2),
+        "daily_pipeline_runs_seconds": [round(r.seconds, 2) for r in timed_runs],
+        "daily_pipeline_peak_rss_mib": max(r.peak_rss_mib for r in timed_runs),
+        "day1_alone_seconds": round(solo.seconds, 2),
+        "day1_alone_runs_seconds": [round(r.seconds, 2) for r in solo_runs],
+        "incremental_ratio": round(target.seconds / solo.seconds, 3),
+        "monthly_seconds": round(monthly.seconds, 2),
         "stages": [
             {
                 **asdict(s),
@@ -364,6 +417,14 @@ def run_bench(
         ],
     }
     return report
+
+
+def _runs_of(report: dict, key: str) -> str:
+    """` (median of 3: 35.2 / 33.1 / 36.0)` for a repeated measure, nothing for a single run."""
+    runs = report.get(key, [])
+    if len(runs) < 2:
+        return ""
+    return f" (median of {len(runs)}: " + " / ".join(f"{s:.1f}" for s in runs) + ")"
 
 
 def print_report(report: dict, console: Console) -> None:
@@ -393,9 +454,11 @@ def print_report(report: dict, console: Console) -> None:
         )
     console.print(table)
     console.print(
-        f"whole daily pipeline: {report['daily_pipeline_seconds']:.1f}s, peak RSS "
+        f"whole daily pipeline: {report['daily_pipeline_seconds']:.1f}s"
+        f"{_runs_of(report, 'daily_pipeline_runs_seconds')}, peak RSS "
         f"{report['daily_pipeline_peak_rss_mib']:,.0f} MiB (process tree) · day 1 alone: "
-        f"{report['day1_alone_seconds']:.1f}s · incremental ratio: {report['incremental_ratio']:.2f} · "
+        f"{report['day1_alone_seconds']:.1f}s{_runs_of(report, 'day1_alone_runs_seconds')} · "
+        f"incremental ratio: {report['incremental_ratio']:.2f} · "
         f"monthly rebuild + export: {report['monthly_seconds']:.1f}s · Spark start-up (not counted): "
         f"{report['spark_startup_seconds']:.1f}s"
     )

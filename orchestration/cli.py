@@ -306,16 +306,23 @@ def history(limit: int) -> None:
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--root", default=".bench", show_default=True, help="where datasets are cached")
 @click.option(
+    "--repeat",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="times day D and day 1 alone are each run (alternately); the medians are reported",
+)
+@click.option(
     "--out",
     "out_path",
     default=None,
     help="JSON report path [default: <root>/bench-<scale>-<days>.json]",
 )
-def bench(scale: int, days: int, seed: int, root: str, out_path: str | None) -> None:
+def bench(scale: int, days: int, seed: int, root: str, repeat: int, out_path: str | None) -> None:
     """Benchmark the daily ACE pipeline (per stage: seconds, rows/s, peak memory, DuckDB ratio)."""
     from orchestration.bench import print_report, run_bench, write_report
 
-    report = run_bench(settings_or_exit(), scale, days, seed, root, console)
+    report = run_bench(settings_or_exit(), scale, days, seed, root, console, repeat)
     print_report(report, out)
     path = out_path or os.path.join(root, f"bench-{scale}-{days}.json")
     write_report(report, path)
