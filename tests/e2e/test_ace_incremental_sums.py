@@ -220,3 +220,56 @@ def test_month_sums_from_the_changes_agree_with_sums_from_the_notifications(lake
     assert lake.actual() == lake.expected()
     assert lake.actual()[("c1", dt.date(2026, 2, 1), "u1", "e1")] == (
         3, 3, T("2026-02-01 07:00:00"), T("2026-02-04 10:00:30"))  # fmt: skip
+
+
+TRACKING = ["fold_seq", "prior_fold_seq", "prior_billing_month", "prior_delivered_at",
+            "prior_group_changed"]  # fmt: skip
+
+
+def columns(lake: Lake, table: str) -> list[str]:
+    with duckdb.connect(str(lake.root / "analytics.duckdb"), read_only=True) as con:
+        return [row[0] for row in con.execute(f"describe {table}").fetchall()]
+
+
+def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
+    lake.land(
+        "2026-01-30",
+        [attempt("A", "c1", "u1", "e1", "2026-01-30 10:00:00"),
+         attempt("B", "c1", "u1", "e1", "2026-01-30 11:00:00")],
+        [receipt("A", "delivered", "2026-01-30 10:05:00")],
+    )  # fmt: skip
+    lake.daily("2026-01-30")
+    # The tables as they were before the tracking columns existed.
+    with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
+        for column in TRACKING:
+            con.execute(f"alter table int_notification_states drop column {column}")
+        con.execute("alter table int_customer_experience_months drop column absorbed_fold_seq")
+
+    # B is delivered, C is new: the first run after the upgrade sums the months again and
+    # adds the columns; the rows it replaced are gone (one row per notification).
+    lake.land(
+        "2026-01-31",
+        [attempt("C", "c1", "u2", "e1", "2026-01-31 08:00:00")],
+        [receipt("B", "delivered", "2026-01-31 09:00:00")],
+    )  # fmt: skip
+    assert RECOMPUTE in lake.daily("2026-01-31")
+    assert lake.actual() == lake.expected()
+    assert set(TRACKING) <= set(columns(lake, "int_notification_states"))
+    assert "absorbed_fold_seq" in columns(lake, "int_customer_experience_months")
+    assert "stored_rowid" not in columns(lake, "int_notification_states")
+    with duckdb.connect(str(lake.root / "analytics.duckdb"), read_only=True) as con:
+        ids = con.execute("select notification_id from int_notification_states").fetchall()
+    assert sorted(ids) == [("A",), ("B",), ("C",)]
+
+    # From then on the sums follow the changes again; A's row from before the upgrade (no
+    # fold_seq) changes too.
+    lake.land(
+        "2026-02-01",
+        [attempt("D", "c1", "u1", "e1", "2026-02-01 10:00:00")],
+        [receipt("A", "delivered", "2026-01-30 10:01:00"),
+         receipt("C", "delivered", "2026-01-31 08:30:00")],
+    )  # fmt: skip
+    assert DELTA in lake.daily("2026-02-01")
+    assert lake.actual() == lake.expected()
+    assert lake.actual()[("c1", dt.date(2026, 1, 1), "u1", "e1")] == (
+        2, 2, T("2026-01-30 10:01:00"), T("2026-01-31 09:00:00"))  # fmt: skip

@@ -1,4 +1,4 @@
-{{ config(**incremental_by('notification_id')) }}
+{{ config(**incremental_by('notification_id', by_stored_rowid=true)) }}
 
 {#-
     One row per notification_id ever seen in attempts or receipts, folded day by day: a daily run
@@ -11,7 +11,11 @@ with
 
 {% set landing_date = env_var('ACE_LANDING_DATE', '') %}
 {% set daily = is_incremental() %}
-{#- Tables built before the change tracking columns existed get them on this run (on_schema_change). -#}
+{#- On DuckDB a daily run's rows carry the row id of the stored row each replaces: the stored rows
+    are then deleted by row id (incremental_by, replace_stored_rows), not looked up again. -#}
+{% set by_rowid = daily and target.type == 'duckdb' %}
+{#- Tables built before the change tracking columns existed get them on this run (on_schema_change;
+    on DuckDB, replace_stored_rows). -#}
 {% set tracked = daily and relation_has_column(this, 'fold_seq') %}
 {% set contribution_columns = [
     'attempted_at', 'billing_month', 'delivered_at', 'client_id', 'customer_id', 'experience_id'] %}
@@ -49,7 +53,8 @@ previous as {{ materialized_cte() }} (
 
     {% if daily %}
     {{ rows_with_keys(this, 'notification_id',
-        'select notification_id from attempts union all select notification_id from receipts') }}
+        'select notification_id from attempts union all select notification_id from receipts',
+        rowid_as='stored_rowid' if by_rowid else none) }}
     {% else %}
     select 1 as nothing
     {% endif %}
@@ -231,6 +236,9 @@ folded_rows as (
         -- What the row was, for the change tracking below (one join with the stored rows: on the
         -- day's millions of rows every further join costs a hash table of them).
         previous.notification_id is not null as had_previous,
+        {%- if by_rowid %}
+        previous.stored_rowid,
+        {%- endif %}
         {%- for column in contribution_columns %}
         previous.{{ column }} as previous_{{ column }},
         {%- endfor %}
@@ -273,6 +281,9 @@ compared as (
 final as (
 
     select
+        {%- if by_rowid %}
+        stored_rowid,
+        {%- endif %}
         {%- for column in ['notification_id'] + folded_columns %}
         {{ column }},
         {%- endfor %}
