@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from orchestration.runner import Runner, RunResult
 
 BENCH_START = dt.date(2026, 1, 1)
-# Attempts of the warm-up day: one full run at this size leaves the JVM as warm for the timed day
-# as for day 1 alone, which runs after it (200,000 did not: the timed Spark jobs took ~25 s at
-# 1M/day after it, ~18 s after a 1M run).
+# The warm-up: WARMUP_RUNS runs of one day of at most WARMUP_SCALE attempts before anything is
+# timed. The JIT goes on warming the Spark jobs up over several runs (at 1M/day, Spark-only runs
+# in one process took 34, 18, 18, 16, 15, 14 s), so one run left the first timed runs slower.
 WARMUP_SCALE = 1_000_000
+WARMUP_RUNS = 3
 
 
 @dataclass
@@ -268,6 +269,14 @@ def _timed_run(runner: Runner, pipeline: Pipeline, params: dict, sampler: RssSam
     return TimedRun(result, seconds, sampler.peak_mib(start, start + seconds))
 
 
+def _task_seconds(run: TimedRun) -> dict[str, float]:
+    """Seconds per task of one run, and the whole run's (`total`)."""
+    return {
+        **{r.task: round(r.seconds, 2) for r in run.result.records.values()},
+        "total": round(run.seconds, 2),
+    }
+
+
 def median_run(runs: list[TimedRun]) -> TimedRun:
     """The run of median wall time (of an even number, the faster of the middle two)."""
     middle = statistics.median_low(run.seconds for run in runs)
@@ -327,40 +336,46 @@ def run_bench(
         with open(done_marker, "w") as handle:
             handle.write("\n".join(processed))
 
-    # Warm-up on one day of at most WARMUP_SCALE attempts, so that neither timed run pays for
-    # being first.
     warm_scale = min(scale, WARMUP_SCALE)
     warm_dataset = _dataset(root, warm_scale, 1, seed, console)
-    console.print(f"warm-up on {warm_scale:,} attempts …")
-    warm_lake = _fresh_lake(warm_dataset, Lake(os.path.join(warm_dataset, "warmup")))
-    if not runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()}).succeeded:
-        raise RuntimeError(f"the warm-up run failed; see {warm_lake.runs}")
+    for run in range(1, WARMUP_RUNS + 1):
+        console.print(f"warm-up {run}/{WARMUP_RUNS} on {warm_scale:,} attempts …")
+        warm_lake = _fresh_lake(warm_dataset, Lake(os.path.join(warm_dataset, "warmup")))
+        if not runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()}).succeeded:
+            raise RuntimeError(f"the warm-up run failed; see {warm_lake.runs}")
     # Day D runs on a clone, so the cached history stays at day D-1 and every bench times a
     # first run of day D, as production runs it (not a rerun). Day D and day 1 alone alternate
-    # `repeat` times and the median run of each counts: one run of either varies by seconds
-    # (the JVM's JIT goes on warming up over several runs), which no history explains.
+    # `repeat` times, each going first every other time (whatever warmth is left to gain
+    # favours neither), and the median run of each counts: a single run varies by seconds.
     timed_lake = Lake(os.path.join(dataset, "timed"))
     timed_runs: list[TimedRun] = []
     solo_runs: list[TimedRun] = []
     monthly = None
     with RssSampler() as sampler:
-        for rep in range(1, repeat + 1):
-            of = f"[{rep}/{repeat}] " if repeat > 1 else ""
+
+        def day_d(of: str) -> None:
             _clone(history_lake.root, timed_lake.root)
             console.print(f"{of}day {days} ({last_day}) with {days - 1} day(s) of history …")
             timed_runs.append(
                 _timed_run(runner(timed_lake), ACE_DAILY, {"date": last_day.isoformat()}, sampler)
             )
-            if monthly is None:
-                console.print(f"monthly export of {last_day:%Y-%m} …")
-                monthly = _timed_run(
-                    runner(timed_lake), ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"}, sampler
-                )
+
+        def day_1(of: str) -> None:
             console.print(f"{of}day 1 alone ({BENCH_START}), a lake holding only that day …")
             _fresh_lake(dataset, solo_lake)
             solo_runs.append(
                 _timed_run(runner(solo_lake), ACE_DAILY, {"date": BENCH_START.isoformat()}, sampler)
             )
+
+        for rep in range(1, repeat + 1):
+            of = f"[{rep}/{repeat}] " if repeat > 1 else ""
+            for measure in (day_d, day_1) if rep % 2 else (day_1, day_d):
+                measure(of)
+            if monthly is None:
+                console.print(f"monthly export of {last_day:%Y-%m} …")
+                monthly = _timed_run(
+                    runner(timed_lake), ACE_MONTHLY, {"month": f"{last_day:%Y-%m}"}, sampler
+                )
     assert monthly is not None  # repeat >= 1
     target, solo = median_run(timed_runs), median_run(solo_runs)
 
@@ -405,6 +420,10 @@ def run_bench(
         "daily_pipeline_peak_rss_mib": max(r.peak_rss_mib for r in timed_runs),
         "day1_alone_seconds": round(solo.seconds, 2),
         "day1_alone_runs_seconds": [round(r.seconds, 2) for r in solo_runs],
+        "runs": {
+            "day_d": [_task_seconds(r) for r in timed_runs],
+            "day_1": [_task_seconds(r) for r in solo_runs],
+        },
         "incremental_ratio": round(target.seconds / solo.seconds, 3),
         "monthly_seconds": round(monthly.seconds, 2),
         "stages": [
