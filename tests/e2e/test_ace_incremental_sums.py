@@ -109,13 +109,16 @@ class Lake:
                 s[3] = at if s[3] is None else max(s[3], at)
         return {key: tuple(value) for key, value in sums.items()}
 
-    def actual(self) -> dict[tuple, tuple]:
+    def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.root / "analytics.duckdb"), read_only=True) as con:
-            rows = con.execute(
-                "select client_id, billing_month, customer_id, experience_id,"
-                " notifications_attempted, notifications_delivered, first_delivered_at,"
-                " last_delivered_at from int_customer_experience_months"
-            ).fetchall()
+            return con.execute(sql).fetchall()
+
+    def actual(self) -> dict[tuple, tuple]:
+        rows = self.query(
+            "select client_id, billing_month, customer_id, experience_id,"
+            " notifications_attempted, notifications_delivered, first_delivered_at,"
+            " last_delivered_at from int_customer_experience_months"
+        )
         return {tuple(r[:4]): tuple(r[4:]) for r in rows}
 
 
@@ -227,8 +230,7 @@ TRACKING = ["fold_seq", "prior_fold_seq", "prior_billing_month", "prior_delivere
 
 
 def columns(lake: Lake, table: str) -> list[str]:
-    with duckdb.connect(str(lake.root / "analytics.duckdb"), read_only=True) as con:
-        return [row[0] for row in con.execute(f"describe {table}").fetchall()]
+    return [row[0] for row in lake.query(f"describe {table}")]
 
 
 def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
@@ -257,8 +259,7 @@ def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
     assert set(TRACKING) <= set(columns(lake, "int_notification_states"))
     assert "absorbed_fold_seq" in columns(lake, "int_customer_experience_months")
     assert "stored_rowid" not in columns(lake, "int_notification_states")
-    with duckdb.connect(str(lake.root / "analytics.duckdb"), read_only=True) as con:
-        ids = con.execute("select notification_id from int_notification_states").fetchall()
+    ids = lake.query("select notification_id from int_notification_states")
     assert sorted(ids) == [("A",), ("B",), ("C",)]
 
     # From then on the sums follow the changes again; A's row from before the upgrade (no

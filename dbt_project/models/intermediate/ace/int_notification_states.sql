@@ -13,7 +13,7 @@ with
 {% set daily = is_incremental() %}
 {#- On DuckDB a daily run's rows carry the row id of the stored row each replaces: the stored rows
     are then deleted by row id (incremental_by, replace_stored_rows), not looked up again. -#}
-{% set by_rowid = daily and target.type == 'duckdb' %}
+{% set by_rowid = daily and config.get('incremental_strategy') == 'replace_stored_rows' %}
 {#- Tables built before the change tracking columns existed get them on this run (on_schema_change;
     on DuckDB, replace_stored_rows). -#}
 {% set tracked = daily and relation_has_column(this, 'fold_seq') %}
