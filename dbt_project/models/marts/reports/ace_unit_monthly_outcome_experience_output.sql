@@ -11,9 +11,10 @@ customer_experiences as (
 
 ),
 
+-- The audit rows of the same months (not of every month ever billed).
 audit as (
 
-    select * from {{ ref('ace_unit_audit') }}
+    {{ ace_months_of(ref('ace_unit_audit')) }}
 
 ),
 
