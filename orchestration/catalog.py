@@ -36,5 +36,11 @@ def register_partitions(lake: Lake, tables: tuple[str, ...] = CURATED_TABLES) ->
             "(table_name varchar, dt date, files integer, bytes bigint)"
         )
         if rows:
-            con.executemany("insert into main.lake_partitions values (?, ?, ?, ?)", rows)
+            # One statement: executemany runs one insert per partition (~0.6 ms each, and a
+            # daily run rewrites every partition of the lake).
+            values = ", ".join(["(?, ?, ?, ?)"] * len(rows))
+            con.execute(
+                f"insert into main.lake_partitions values {values}",
+                [value for row in rows for value in row],
+            )
     return {"rows_in": len(rows), "rows_out": len(rows), "quarantined": 0}

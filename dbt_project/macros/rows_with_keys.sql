@@ -17,21 +17,11 @@
 {%- endmacro %}
 
 {% macro duckdb__rows_with_keys(relation, key, keys, rowid_as=none) -%}
-    {%- if (stored_rowid(relation) | trim) != 'rowid' -%}
+    {#- In a unit test `this` is the fixture, a CTE named __dbt__cte__<model>: it has no row ids. -#}
+    {%- if '__dbt__cte__' in (relation | string) -%}
     {{ return(default__rows_with_keys(relation, key, keys, rowid_as)) }}
     {%- endif %}
     select {% if rowid_as %}rowid as {{ rowid_as }}, {% endif %}*
     from {{ relation }}
     where rowid in (select rowid from {{ relation }} where {{ key }} in ({{ keys }}))
-{%- endmacro %}
-
-
-{#- The expression of a stored row's row id in `relation`: DuckDB's rowid, or null where there is
-    none (other engines; in a unit test `this` is the fixture, a CTE named __dbt__cte__<model>). -#}
-{% macro stored_rowid(relation) -%}
-    {%- if target.type == 'duckdb' and '__dbt__cte__' not in (relation | string) -%}
-        rowid
-    {%- else -%}
-        cast(null as bigint)
-    {%- endif -%}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(**incremental_by('billing_month', by_stored_rowid=true)) }}
+{{ config(**incremental_by('billing_month')) }}
 
 {#
     The month's notifications summed once per (client, billing month, customer, experience): the
@@ -12,13 +12,6 @@
     changes cannot be read that way (a fold the months missed twice, a notification whose
     customer or experience changed, a table from before the tracking) the touched months are
     summed again from their notifications, as a first build or the monthly rebuild does.
-
-    On DuckDB (replace_stored_rows) a daily run writes only the groups that changed: each new
-    row carries the row id of the stored row it replaces, and a group that is summed again or
-    emptied deletes its stored row (only_deletes); elsewhere the touched months are rewritten
-    (delete+insert, Athena's partition overwrite). A run that changes no sum writes nothing and
-    so leaves the absorbed mark where it was: the next run reads those changes again, which
-    again change no sum (or, changed once more, make it sum the months again).
 #}
 
 -- depends_on: {{ ref('int_notification_states') }}
@@ -31,8 +24,6 @@
     {% endif %}
 {% endif %}
 {% set group_columns = ['client_id', 'billing_month', 'customer_id', 'experience_id'] %}
-{% set sum_columns = ['notifications_attempted', 'notifications_delivered', 'first_delivered_at', 'last_delivered_at'] %}
-{% set by_rowid = is_incremental() and config.get('incremental_strategy') == 'replace_stored_rows' %}
 with
 
 {% if plan.mode == 'delta' %}
@@ -102,8 +93,7 @@ deltas as (
 
 stored as (
 
-    select {% if by_rowid %}{{ stored_rowid(this) }} as stored_rowid, {% endif %}*
-    from {{ this }}
+    select * from {{ this }}
     where billing_month in (select billing_month from deltas)
 
 ),
@@ -111,9 +101,6 @@ stored as (
 merged as (
 
     select
-        {%- if by_rowid %}
-        stored.stored_rowid,
-        {%- endif %}
         {%- for column in group_columns %}
         coalesce(stored.{{ column }}, deltas.{{ column }}) as {{ column }},
         {%- endfor %}
@@ -144,8 +131,7 @@ merged as (
         end as is_resummed
 
     from stored
-    {#- Row by row, only the changed groups are written; else their months are written whole. #}
-    {{ 'right join' if by_rowid else 'full outer join' }} deltas
+    full outer join deltas
         on stored.client_id = deltas.client_id
         and stored.billing_month = deltas.billing_month
         and stored.customer_id = deltas.customer_id
@@ -206,39 +192,17 @@ summed as (
 
     {% if plan.mode == 'delta' %}
     select
-        {% if by_rowid %}stored_rowid, false as only_deletes, {% endif -%}
-        {{ (group_columns + sum_columns) | join(', ') }}
+        {{ group_columns | join(', ') }},
+        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
     from merged
     where not is_resummed and notifications_attempted > 0
 
     union all
 
-    {% if by_rowid %}
-    -- The stored rows of the groups summed again or emptied go.
-    select stored_rowid, true as only_deletes, {{ (group_columns + sum_columns) | join(', ') }}
-    from merged
-    where (is_resummed or notifications_attempted <= 0) and stored_rowid is not null
-
-    union all
-
-    {% endif %}
-    {% elif by_rowid %}
-    -- Every stored row of the months summed again goes.
-    select stored_rowid, true as only_deletes, {{ (group_columns + sum_columns) | join(', ') }}
-    from (
-        select {{ stored_rowid(this) }} as stored_rowid, * from {{ this }}
-    ) as months_stored
-    {%- set months = ace_months_to_rebuild(plan.absorbed) | trim %}
-    {%- if months %}
-    where billing_month in ({{ months }})
-    {%- endif %}
-
-    union all
-
     {% endif %}
     select
-        {% if by_rowid %}cast(null as bigint) as stored_rowid, false as only_deletes, {% endif -%}
-        {{ (group_columns + sum_columns) | join(', ') }}
+        {{ group_columns | join(', ') }},
+        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
     from resummed
 
 ),
@@ -246,10 +210,6 @@ summed as (
 final as (
 
     select
-        {%- if by_rowid %}
-        stored_rowid,
-        only_deletes,
-        {%- endif %}
         client_id,
         {{ partition_first('billing_month') }}
         customer_id,
