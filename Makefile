@@ -61,9 +61,11 @@ synth: setup
 	@# cfn-lint exits with a bit mask: 2 = errors, 4 = warnings (printed, not failing), 1 = crash.
 	$(BIN)/cfn-lint cdk.out/Analytics.template.json; rc=$$?; test $$(( rc & 3 )) -eq 0
 
+# ruff (lint + format) and the layer rules of DESIGN §10 (import-linter, pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .

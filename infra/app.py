@@ -41,7 +41,7 @@ def build_app(outdir: str, lambda_zip: str):
 
 def synth(outdir: str, bundle_dir: str) -> str:
     """Package the code, synthesize; return the template's path."""
-    from orchestration.package import build_bundle
+    from orchestration.aws.package import build_bundle
 
     bundle = build_bundle(bundle_dir)
     app, stack = build_app(outdir, os.path.join(bundle.folder, "lambda.zip"))

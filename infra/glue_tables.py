@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestion.loader import CUSTOMERS
+from ingestion.tables import CUSTOMERS
 
 PROJECTION_START = "2020-01-01"
-# Column types of the warehouse tables (ingestion.loader) as Hive types.
+# Column types of the warehouse tables (ingestion.tables) as Hive types.
 _WAREHOUSE_TYPES = {"text": "string", "bool": "boolean", "timestamp": "timestamp"}
 
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestration.errors import InputError
-from orchestration.lake import Lake
-from spark_jobs.common.contracts import PLAUSIBLE_YEARS, is_plausible_time
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.time_bounds import PLAUSIBLE_YEARS, is_plausible_time
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024

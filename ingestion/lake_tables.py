@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.warehouse import PostgresWarehouse
-from orchestration.errors import InputError
-from orchestration.lake import Lake
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
 
 DEFAULT_SCHEMA = "lake"
 # The lake tables the dbt models read (dbt_project/models/staging/lake/_lake__sources.yml).

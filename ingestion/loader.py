@@ -11,32 +11,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ingestion.warehouse import Column, IncomingObject, LoadResult, TableSpec, Warehouse
-from orchestration.errors import InputError
-from orchestration.lake import split_s3_uri
-from spark_jobs.common.contracts import PLAUSIBLE_YEARS, is_plausible_time
+from ingestion.tables import TABLES, Column, TableSpec
+from ingestion.warehouse import IncomingObject, LoadResult, Warehouse
+from orchestration.core.errors import InputError
+from orchestration.core.lake import split_s3_uri
+from orchestration.core.time_bounds import PLAUSIBLE_YEARS, is_plausible_time
 
 
 class LoadError(InputError, ValueError):
     """A file that cannot be loaded; the message names the file, line and problem."""
 
-
-CUSTOMERS = TableSpec(
-    name="dim_customer",
-    columns=(
-        Column("customer_id", "text"),
-        Column("client_id", "text"),
-        Column("is_test", "bool"),
-        Column("segment", "text", required=False),
-        Column("created_at", "timestamp"),
-        Column("updated_at", "timestamp"),
-    ),
-    key="customer_id",
-    version_column="updated_at",
-)
-
-# incoming/<folder>/ → the table its files feed. Adding a table is declaring it here.
-TABLES = {"customers": CUSTOMERS}
 
 TRUE_TEXT = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
 

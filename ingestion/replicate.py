@@ -7,10 +7,11 @@ import os
 
 import pyarrow.parquet as pq
 
-from ingestion.loader import CUSTOMERS
-from ingestion.warehouse import RedshiftWarehouse, TableSpec, Warehouse, configured_warehouses
-from orchestration.lake import Lake, staging_dir_for, swap_in
-from orchestration.settings import Settings
+from ingestion.tables import CUSTOMERS, TableSpec
+from ingestion.warehouse import RedshiftWarehouse, Warehouse, configured_warehouses
+from orchestration.core.lake import Lake
+from orchestration.core.publishing import staging_dir_for, swap_in
+from orchestration.core.settings import Settings
 
 PART_NAME = "part-00000.parquet"
 

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from ingestion.tables import TableSpec
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 
 if TYPE_CHECKING:  # pyarrow is imported where rows are moved, so the Lambda can do without it
     import pyarrow as pa
@@ -34,34 +36,6 @@ COLUMN_TYPES: dict[Dialect, dict[str, str]] = {
     "postgres": {"text": "text", "bool": "boolean", "timestamp": "timestamp"},
     "redshift": {"text": "varchar(65535)", "bool": "boolean", "timestamp": "timestamp"},
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # text | bool | timestamp
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A warehouse table fed from incoming files: its columns, key and freshness column."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: str
-    version_column: str
-
-    @property
-    def header(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    @property
-    def arrow_schema(self) -> pa.Schema:
-        import pyarrow as pa
-
-        types = {"text": pa.string(), "bool": pa.bool_(), "timestamp": pa.timestamp("us")}
-        return pa.schema([(c.name, types[c.kind]) for c in self.columns])
 
 
 @dataclass(frozen=True)
@@ -177,8 +151,11 @@ def _quoted(text: str) -> str:
     return text.replace("'", "''")
 
 
-class WarehouseUnavailable(RuntimeError):
-    """The configured warehouse cannot be reached (reported in one line, retried by the runner)."""
+class WarehouseUnavailable(InputError):
+    """The configured warehouse cannot be reached: its URL is wrong or it is down (reported in
+    one line; retried by the runner, as it may be back by then)."""
+
+    retryable = True
 
 
 # --- Warehouses -----------------------------------------------------------------------------
@@ -365,7 +342,7 @@ class RedshiftWarehouse(PostgresWarehouse):
     def unload(self, spec: TableSpec, s3_prefix: str) -> int:
         """UNLOAD the table as Parquet under `s3_prefix`; returns the rows unloaded."""
         if not s3_prefix.startswith("s3://"):
-            raise ValueError(f"{s3_prefix}: Redshift unloads to S3 only; set LAKE_ROOT to s3://")
+            raise InputError(f"{s3_prefix}: Redshift unloads to S3 only; set LAKE_ROOT to s3://")
         with self.transaction() as cur:
             cur.execute(redshift_unload_sql(spec, s3_prefix, self.iam_role))
             cur.execute("select pg_last_unload_count()")
@@ -375,7 +352,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         self, cursor: Any, spec: TableSpec, obj: IncomingObject, rows: Sequence[tuple]
     ) -> None:
         if not obj.s3_uri:
-            raise ValueError(f"{obj.object_key}: Redshift loads read from S3; give an s3:// URI")
+            raise InputError(f"{obj.object_key}: Redshift loads read from S3; give an s3:// URI")
         cursor.execute(stage_ddl(spec))
         cursor.execute(redshift_copy_sql(spec, obj.s3_uri, self.iam_role))
 

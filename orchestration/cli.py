@@ -7,29 +7,23 @@ import glob
 import json
 import os
 import sys
+import tempfile
+import traceback
 
 import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.errors import InputError
-from orchestration.lake import Lake
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings, get_settings
 from orchestration.pipelines import PIPELINES
-from orchestration.settings import Settings, get_settings
 
 # Piped output (logs, CI) gets wide lines rather than tables folded at 80 columns.
 _width = None if sys.stdout.isatty() else 160
 console = Console(stderr=True, width=_width)
 out = Console(width=_width)
-
-# Errors a user can cause: reported in one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    InputError,
-    ValueError,
-    FileNotFoundError,
-    RuntimeError,
-)
 
 
 def settings_or_exit() -> Settings:
@@ -75,8 +69,8 @@ def cli() -> None:
 )
 def generate(start: dt.date, days: int, scale: int, seed: int, anomaly_rate: float) -> None:
     """Write realistic raw data (DESIGN §4) under LAKE_ROOT."""
-    from orchestration.generate import GenerateOptions
-    from orchestration.generate import generate as write
+    from orchestration.devtools.generate import GenerateOptions
+    from orchestration.devtools.generate import generate as write
 
     lake = Lake.from_settings(settings_or_exit())
     summary = write(lake, GenerateOptions(start, days, scale, seed, anomaly_rate))
@@ -149,7 +143,7 @@ def run(
     resume: bool,
 ) -> None:
     """Run a pipeline for one date, month or file."""
-    from orchestration.runner import Runner, parse_params
+    from orchestration.local.runner import Runner, parse_params
 
     pipeline = _pipeline(pipeline_name)
     value = {"date": date_, "month": month, "uri": uri}[pipeline.param]
@@ -180,7 +174,7 @@ def _only_task(pipeline, task_name: str | None):
 @click.option("--task", "task_name", help="run only this task of each date")
 def backfill(pipeline_name: str, start: dt.date, end: dt.date, task_name: str | None) -> None:
     """Run a daily pipeline for every date from --from to --to, in order."""
-    from orchestration.runner import Runner
+    from orchestration.local.runner import Runner
 
     pipeline = _only_task(_pipeline(pipeline_name), task_name)
     if pipeline.param != "date":
@@ -210,8 +204,11 @@ def _workflow_payload(payload: str | None, month: str | None) -> object:
             raise click.BadParameter(f"--month {month!r} is not a valid month (YYYY-MM)") from None
     text = payload or ""
     if text.startswith("@"):
-        with open(text[1:], encoding="utf-8") as handle:
-            text = handle.read()
+        try:
+            with open(text[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as err:
+            raise click.BadParameter(f"--payload {text}: {err.strerror}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -227,8 +224,8 @@ def _workflow_payload(payload: str | None, month: str | None) -> object:
 @click.option("--month", help="shortcut for the payload of a calendar month, YYYY-MM")
 def workflow(workflow_name: str, payload: str | None, month: str | None) -> None:
     """Run a query-and-report workflow locally (query, poll with back-off, report, notify)."""
-    from orchestration.notify import notifier_for
-    from orchestration.workflow_runner import run_workflow
+    from orchestration.local.notify import notifier_for
+    from orchestration.local.workflow_runner import WorkflowFailed, run_workflow
     from orchestration.workflows import WORKFLOWS
 
     if workflow_name not in WORKFLOWS:
@@ -237,13 +234,17 @@ def workflow(workflow_name: str, payload: str | None, month: str | None) -> None
         )
     settings = settings_or_exit()
     lake = Lake.from_settings(settings)
-    result = run_workflow(
-        WORKFLOWS[workflow_name],
-        _workflow_payload(payload, month),
-        lake,
-        notifier_for(settings, lake),
-        console=console,
-    )
+    try:
+        result = run_workflow(
+            WORKFLOWS[workflow_name],
+            _workflow_payload(payload, month),
+            lake,
+            notifier_for(settings, lake),
+            console=console,
+        )
+    except WorkflowFailed as failed:
+        console.print(f"[bold red]✘ {workflow_name} failed:[/] {failed}")
+        sys.exit(1)
     out.print(os.path.join(result.report, "report.html"))
 
 
@@ -251,7 +252,7 @@ def workflow(workflow_name: str, payload: str | None, month: str | None) -> None
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1))
 def history(limit: int) -> None:
     """Show the latest task runs."""
-    from orchestration.history import read_history
+    from orchestration.local.history import read_history
 
     table = Table(title="Run history")
     for column in (
@@ -320,7 +321,7 @@ def history(limit: int) -> None:
 )
 def bench(scale: int, days: int, seed: int, root: str, repeat: int, out_path: str | None) -> None:
     """Benchmark the daily ACE pipeline (per stage: seconds, rows/s, peak memory, DuckDB ratio)."""
-    from orchestration.bench import print_report, run_bench, write_report
+    from orchestration.devtools.bench import print_report, run_bench, write_report
 
     report = run_bench(settings_or_exit(), scale, days, seed, root, console, repeat)
     print_report(report, out)
@@ -332,7 +333,7 @@ def bench(scale: int, days: int, seed: int, root: str, repeat: int, out_path: st
 @cli.command()
 def summary() -> None:
     """Print ACE units per client and month and quarantined rows by reason."""
-    from orchestration.summary import print_summary
+    from orchestration.outputs.summary import print_summary
 
     print_summary(Lake.from_settings(settings_or_exit()), out)
 
@@ -366,7 +367,7 @@ def aws_batch_jobs(pipeline_name: str, value: str) -> None:
     """Print the submit_batch_jobs Lambda input that runs a daily pipeline for --date as
     separate Batch jobs (one per shard of a sharded task), as the original system did."""
     from orchestration.aws.render import batch_jobs_event
-    from orchestration.runner import RunError, parse_params
+    from orchestration.local.runner import RunError, parse_params
 
     pipeline = _pipeline(pipeline_name)
     if pipeline.param != "date":
@@ -383,7 +384,7 @@ def aws_batch_jobs(pipeline_name: str, value: str) -> None:
 def package(out: str) -> None:
     """Build the deployable bundle (code zip, Spark job scripts, Lambda zip, dbt project),
     byte-for-byte reproducible."""
-    from orchestration.package import build_bundle
+    from orchestration.aws.package import build_bundle
 
     bundle = build_bundle(out)
     for name, digest in sorted(bundle.files.items()):
@@ -398,8 +399,8 @@ def package(out: str) -> None:
 @click.option("--from", "folder", default="dist", show_default=True, help="a packaged bundle")
 def publish(bucket: str, prefix: str, folder: str) -> None:
     """Upload a packaged bundle to s3://BUCKET/PREFIX/ (and PREFIX/versions/<version>/)."""
-    from orchestration.package import publish as upload
-    from orchestration.package import read_bundle
+    from orchestration.aws.package import publish as upload
+    from orchestration.aws.package import read_bundle
 
     bundle = read_bundle(folder)
     keys = upload(bundle, bucket, prefix)
@@ -470,14 +471,46 @@ def serve_firehose(
     console.print(f"stopped: {delivered:,} record(s) delivered, {failed:,} failed conversion")
 
 
+def _debug() -> bool:
+    """ANALYTICS_DEBUG=1: every failure shows its traceback."""
+    try:
+        return get_settings().debug
+    except ValidationError:
+        return False
+
+
+def _crash_log(text: str) -> str:
+    """Write an internal failure's traceback where the run logs go; returns the file's path."""
+    try:
+        folder = os.path.join(Lake.from_settings(get_settings()).runs, "logs", "cli")
+    except ValidationError:
+        folder = os.path.join(tempfile.gettempdir(), "analytics-runs", "logs", "cli")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
-    except USER_ERRORS as err:
-        if os.environ.get("ANALYTICS_DEBUG"):
+    except InputError as err:  # the user's mistake: what was wrong and how to fix it
+        if _debug():
             raise
         console.print(f"[red]error:[/] {err}")
         sys.exit(2)
+    except Exception as err:  # not the user's mistake: say where to find out what happened
+        if _debug():
+            raise
+        command = " ".join(["analytics", *sys.argv[1:2]])
+        log = _crash_log(traceback.format_exc())
+        summary = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+        console.print(
+            f"[red]internal error in {command}:[/] {summary} (log: {log}; "
+            "ANALYTICS_DEBUG=1 shows the traceback)"
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

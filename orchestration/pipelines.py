@@ -1,13 +1,15 @@
 """Every pipeline, declared once: the composition root read by the local runner and by the AWS
 renderer (`orchestration.aws.render`: EventBridge rules, Batch job definitions, EMR steps, Step
-Functions). A task names what it runs; `orchestration.tasks` holds the local implementations."""
+Functions). A task names the function of `orchestration.tasks` it runs, and is named after it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from orchestration.shards import Shard
+from orchestration import tasks
+from orchestration.core.shards import Shard
+from orchestration.local.context import TaskFn
 
 TaskKind = Literal["spark", "python", "dbt"]
 Param = Literal["date", "month", "uri"]
@@ -22,7 +24,7 @@ ScheduleOffset = Literal["today", "yesterday", "previous_month", "seven_days_ago
 class Task:
     name: str
     kind: TaskKind
-    run: str  # name of the function in orchestration.tasks
+    run: TaskFn  # the function of orchestration.tasks that does it
     depends_on: tuple[str, ...] = ()
     retries: int | None = None  # None: settings.task_retries
     # Shards of a sharded task (DESIGN §5.2): locally parallel tasks, on AWS one Batch job each
@@ -115,37 +117,42 @@ ACE_DAILY = Pipeline(
         Task(
             "notification_attempted_daily",
             "spark",
-            "notification_attempted_daily",
+            tasks.notification_attempted_daily,
             vcpus=4,
             memory_mib=16384,
         ),
         Task(
             "notification_delivered_daily",
             "spark",
-            "notification_delivered_daily",
+            tasks.notification_delivered_daily,
             vcpus=4,
             memory_mib=16384,
         ),
         Task(
             "outcome_experience_lookup_daily",
             "spark",
-            "outcome_experience_lookup_daily",
+            tasks.outcome_experience_lookup_daily,
             depends_on=("notification_attempted_daily", "notification_delivered_daily"),
         ),
         Task(
             "dim_customer_daily",
             "python",
-            "dim_customer_daily",
+            tasks.dim_customer_daily,
             depends_on=("notification_attempted_daily", "notification_delivered_daily"),
             uses_warehouse=True,
         ),
         Task(
             "dbt_build_ace",
             "dbt",
-            "dbt_build_ace_daily",
+            tasks.dbt_build_ace,
             depends_on=("outcome_experience_lookup_daily", "dim_customer_daily"),
         ),
-        Task("register_partitions", "python", "register_partitions", depends_on=("dbt_build_ace",)),
+        Task(
+            "register_partitions",
+            "python",
+            tasks.register_partitions,
+            depends_on=("dbt_build_ace",),
+        ),
     ),
 )
 
@@ -156,8 +163,8 @@ ACE_MONTHLY = Pipeline(
     schedule="cron(0 6 1 * ? *)",
     schedule_offset="previous_month",
     tasks=(
-        Task("dbt_build_ace_month", "dbt", "dbt_build_ace_month"),
-        Task("export_finance", "python", "export_finance", depends_on=("dbt_build_ace_month",)),
+        Task("dbt_build_ace_month", "dbt", tasks.dbt_build_ace_month),
+        Task("export_finance", "python", tasks.export_finance, depends_on=("dbt_build_ace_month",)),
     ),
 )
 
@@ -168,7 +175,7 @@ LISTINGS_WEEKLY = Pipeline(
     schedule="cron(0 7 ? * MON *)",
     schedule_offset="today",
     platform="emr",
-    tasks=(Task("listings_postprocessing", "spark", "listings_postprocessing"),),
+    tasks=(Task("listings_postprocessing", "spark", tasks.listings_postprocessing),),
 )
 
 WAREHOUSE_LOAD = Pipeline(
@@ -180,7 +187,7 @@ WAREHOUSE_LOAD = Pipeline(
         Task(
             "load",
             "python",
-            "load_incoming",
+            tasks.load,
             vcpus=1,
             memory_mib=4096,
             timeout_minutes=30,
@@ -195,7 +202,7 @@ USAGE_DAILY = Pipeline(
     param="date",
     schedule="cron(30 5 * * ? *)",
     schedule_offset="yesterday",
-    tasks=(Task("dbt_build_usage", "dbt", "dbt_build_usage", vcpus=1, memory_mib=4096),),
+    tasks=(Task("dbt_build_usage", "dbt", tasks.dbt_build_usage, vcpus=1, memory_mib=4096),),
 )
 
 SOCIAL_DAILY = Pipeline(
@@ -208,18 +215,18 @@ SOCIAL_DAILY = Pipeline(
     schedule="cron(0 6 * * ? *)",
     schedule_offset="yesterday",
     tasks=(
-        Task("social_curation_daily", "spark", "social_curation_daily"),
+        Task("social_curation_daily", "spark", tasks.social_curation_daily),
         Task(
             "social_analytics",
             "spark",
-            "social_analytics",
+            tasks.social_analytics,
             depends_on=("social_curation_daily",),
             shards=2,
         ),
         Task(
             "dbt_build_social",
             "dbt",
-            "dbt_build_social",
+            tasks.dbt_build_social,
             depends_on=("social_analytics",),
             vcpus=1,
             memory_mib=4096,

@@ -1,13 +1,10 @@
-"""Local implementations of the tasks the pipelines declare: thin adapters over the jobs."""
+"""The task functions the pipelines declare (the composition root of a run): each adapts the
+runner's context to one job, dbt build or output. Named as the tasks that run them."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-from orchestration.dbt import (
+from orchestration.local.context import Metrics, TaskContext
+from orchestration.local.dbt import (
     ACE_SELECTION,
     DAILY_EXCLUDE,
     SCHEDULED_BUILD,
@@ -15,64 +12,49 @@ from orchestration.dbt import (
     USAGE_SELECTION,
     run_dbt,
 )
-from orchestration.lake import Lake
-from orchestration.settings import Settings
-from orchestration.shards import Shard
 
-Metrics = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    settings: Settings
-    lake: Lake
-    params: dict[str, str]
-    log_path: str
-    shard: Shard | None = None  # the shard of a sharded task
-
-    @property
-    def day(self) -> dt.date:
-        return dt.date.fromisoformat(self.params["date"])
-
-    @property
-    def month(self) -> str:
-        return self.params["month"]
+# The jobs are imported where they run: a process that only declares or renders the pipelines
+# (a Lambda, the CDK app) never loads Spark.
 
 
 def notification_attempted_daily(ctx: TaskContext) -> Metrics:
     from spark_jobs import notification_attempted
 
-    return notification_attempted.run(ctx.settings, ctx.day).as_dict()
+    return notification_attempted.run(ctx.settings, ctx.lake, ctx.day).as_dict()
 
 
 def notification_delivered_daily(ctx: TaskContext) -> Metrics:
     from spark_jobs import notification_delivered
 
-    return notification_delivered.run(ctx.settings, ctx.day).as_dict()
+    return notification_delivered.run(ctx.settings, ctx.lake, ctx.day).as_dict()
 
 
 def outcome_experience_lookup_daily(ctx: TaskContext) -> Metrics:
     from spark_jobs import outcome_experience_lookup
 
-    return outcome_experience_lookup.run(ctx.settings, ctx.day).as_dict()
+    return outcome_experience_lookup.run(ctx.settings, ctx.lake, ctx.day).as_dict()
 
 
 def listings_postprocessing(ctx: TaskContext) -> Metrics:
     from spark_jobs import listings_postprocessing
 
-    return listings_postprocessing.run(ctx.settings, ctx.day).as_dict()
+    return listings_postprocessing.run(ctx.settings, ctx.lake, ctx.day).as_dict()
 
 
 def social_curation_daily(ctx: TaskContext) -> Metrics:
     from spark_jobs import social_curation
 
-    return social_curation.run(ctx.settings, ctx.day).as_dict()
+    return social_curation.run(ctx.settings, ctx.lake, ctx.day).as_dict()
 
 
 def social_analytics(ctx: TaskContext) -> Metrics:
+    """One shard's statistics, then the documents and brand pages of what it published."""
+    from orchestration.outputs.social_documents import write_documents
     from spark_jobs import social_analytics as job
 
-    return job.run(ctx.settings, ctx.day, ctx.shard).as_dict()
+    result = job.run(ctx.settings, ctx.lake, ctx.day, ctx.shard)
+    documents = write_documents(ctx.lake, ctx.day, result.event_rows, result.brand_rows)
+    return {**result.as_dict(), "documents": documents}
 
 
 def dbt_build_social(ctx: TaskContext) -> Metrics:
@@ -81,12 +63,12 @@ def dbt_build_social(ctx: TaskContext) -> Metrics:
     return {}
 
 
-def load_incoming(ctx: TaskContext) -> Metrics:
+def load(ctx: TaskContext) -> Metrics:
     """Load one incoming file (path or s3:// URI) into every configured warehouse (§5.3)."""
-    from ingestion.loader import load
+    from ingestion.loader import load as load_file
     from ingestion.warehouse import configured_warehouses
 
-    results = load(ctx.params["uri"], configured_warehouses(ctx.settings, ctx.lake))
+    results = load_file(ctx.params["uri"], configured_warehouses(ctx.settings, ctx.lake))
     loaded = sum(r.rows for r in results if not r.skipped)
     return {"rows_in": loaded, "rows_out": loaded}
 
@@ -97,7 +79,8 @@ def dim_customer_daily(ctx: TaskContext) -> Metrics:
     return replicate_customers(ctx.settings, ctx.lake, ctx.day)
 
 
-def dbt_build_ace_daily(ctx: TaskContext) -> Metrics:
+def dbt_build_ace(ctx: TaskContext) -> Metrics:
+    """The daily ACE build for landing day `date` (the months it touched)."""
     args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION, *DAILY_EXCLUDE]
     run_dbt(ctx.settings, ctx.lake, args, {"ACE_LANDING_DATE": ctx.day.isoformat()}, ctx.log_path)
     return {}
@@ -120,33 +103,12 @@ def dbt_build_usage(ctx: TaskContext) -> Metrics:
 
 
 def register_partitions(ctx: TaskContext) -> Metrics:
-    from orchestration.catalog import register_partitions as register
+    from orchestration.local.catalog import register_partitions as register
 
     return register(ctx.lake)
 
 
 def export_finance(ctx: TaskContext) -> Metrics:
-    from orchestration.exports import export_month
+    from orchestration.outputs.exports import export_month
 
     return export_month(ctx.lake, ctx.month)
-
-
-TASKS: dict[str, Callable[[TaskContext], Metrics]] = {
-    fn.__name__: fn
-    for fn in (
-        notification_attempted_daily,
-        notification_delivered_daily,
-        outcome_experience_lookup_daily,
-        listings_postprocessing,
-        social_curation_daily,
-        social_analytics,
-        dbt_build_social,
-        load_incoming,
-        dim_customer_daily,
-        dbt_build_ace_daily,
-        dbt_build_ace_month,
-        dbt_build_usage,
-        register_partitions,
-        export_finance,
-    )
-}

@@ -1,7 +1,7 @@
 """Query-and-report workflows (DESIGN §5.4), declared once: start a query, poll it with back-off
-until it succeeds, fails or times out, render a report from its result, notify. The local runner
-(`orchestration.workflow_runner`) executes a declaration; `orchestration.aws.render` turns the same
-declaration into a Step Functions state machine (Choice / Task / Wait / Fail)."""
+until it succeeds, fails or times out, render a report from its result, notify. The local
+workflow runner executes a declaration; the AWS renderer turns the same declaration into a Step
+Functions state machine (Choice / Task / Wait / Fail)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from orchestration.errors import InputError
+from orchestration.core.errors import InputError
 
 SQL_DIR = Path(__file__).parent / "sql"
 QUERY_FAILED_STATES = ("FAILED", "CANCELLED")
@@ -89,7 +89,9 @@ class QueryReportWorkflow:
     name: str
     description: str
     query: str  # SQL file under orchestration/sql/; `?` placeholders take startDate, endDate
-    render: str  # report renderer (orchestration.reports); on AWS the Lambda of the same name
+    render: (
+        str  # report renderer (orchestration.outputs.reports); on AWS the Lambda of the same name
+    )
     exports: str  # the report's folder: exports/<exports>/<startDate>_<endDate>/
     # Notification templates over the payload's fields; the message may also name {report}, the
     # URI of the report's HTML page.

@@ -9,8 +9,8 @@ import sys
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import LISTINGS
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
 from spark_jobs.common.partitions import publish_partition
@@ -47,12 +47,11 @@ def neighbourhood_stats(listings: DataFrame) -> DataFrame:
     )
 
 
-def run(settings: Settings, day: dt.date) -> JobResult:
+def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     spark = get_spark(settings)
     result = run_contract_job(
-        spark, settings, day, LISTINGS, TABLE, transform_listings, validator=validate_csv
+        spark, settings, lake, day, LISTINGS, TABLE, transform_listings, validator=validate_csv
     )
-    lake = Lake.from_settings(settings)
     stats = neighbourhood_stats(spark.read.parquet(lake.curated(TABLE, day)))
     publish_partition(stats.coalesce(1), lake.curated(STATS_TABLE, day))
     return result

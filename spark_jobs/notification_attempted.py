@@ -8,7 +8,8 @@ import sys
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import NOTIFICATION_ATTEMPTED
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
 from spark_jobs.common.session import get_spark
@@ -33,11 +34,12 @@ def transform_attempts(attempts: DataFrame, pii_salt: str) -> DataFrame:
     )
 
 
-def run(settings: Settings, day: dt.date) -> JobResult:
+def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     spark = get_spark(settings)
     return run_contract_job(
         spark,
         settings,
+        lake,
         day,
         NOTIFICATION_ATTEMPTED,
         TABLE,

@@ -7,7 +7,8 @@ import sys
 
 from pyspark.sql import DataFrame
 
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import NOTIFICATION_DELIVERED
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
 from spark_jobs.common.session import get_spark
@@ -20,9 +21,11 @@ def transform_receipts(receipts: DataFrame) -> DataFrame:
     return receipts.select("notification_id", "status", "reported_at", "provider")
 
 
-def run(settings: Settings, day: dt.date) -> JobResult:
+def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     spark = get_spark(settings)
-    return run_contract_job(spark, settings, day, NOTIFICATION_DELIVERED, TABLE, transform_receipts)
+    return run_contract_job(
+        spark, settings, lake, day, NOTIFICATION_DELIVERED, TABLE, transform_receipts
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

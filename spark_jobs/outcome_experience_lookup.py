@@ -7,7 +7,8 @@ import sys
 
 from pyspark.sql import DataFrame
 
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import EXPERIENCES
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
 from spark_jobs.common.session import get_spark
@@ -22,9 +23,9 @@ def transform_experiences(experiences: DataFrame) -> DataFrame:
     )
 
 
-def run(settings: Settings, day: dt.date) -> JobResult:
+def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     spark = get_spark(settings)
-    return run_contract_job(spark, settings, day, EXPERIENCES, TABLE, transform_experiences)
+    return run_contract_job(spark, settings, lake, day, EXPERIENCES, TABLE, transform_experiences)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """social_analytics: statistics per event and per brand over their attendees (DESIGN §5.2), for one
-shard → lake/social_event_stats and lake/social_brand_stats (partition dt=<as of>/shard=K-of-N),
-plus the frontend's JSON documents and brand pages under exports/social/.
+shard → lake/social_event_stats and lake/social_brand_stats (partition dt=<as of>/shard=K-of-N).
+The task that runs it makes the frontend's documents and brand pages from what it published
+(orchestration.outputs.social_documents).
 
 Definitions (the README's "Social analytics" section says the same for readers of the output):
 - attendees of an event: distinct users with at least one paid order for it (a refunded order is
@@ -29,9 +30,9 @@ from pydantic import ValidationError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
-from orchestration.shards import ALL_IDS, UNSHARDED, IdRange, Shard
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
+from orchestration.core.shards import ALL_IDS, UNSHARDED, IdRange, Shard
 from spark_jobs.common.job import iso_date, report
 from spark_jobs.common.partitions import (
     MissingInputError,
@@ -334,26 +335,33 @@ def publish_shard(
 
 @dataclass(frozen=True)
 class ShardResult:
-    events: int
-    brands: int
-    documents: int
+    """What one shard published: the statistics rows of this run's ids, in id and rank order."""
+
+    event_rows: list[dict]
+    brand_rows: list[dict]
+
+    @property
+    def events(self) -> int:
+        return len({r["event_id"] for r in self.event_rows})
+
+    @property
+    def brands(self) -> int:
+        return len({r["brand_id"] for r in self.brand_rows})
 
     def as_dict(self) -> dict[str, int]:
-        return {"rows_out": self.events + self.brands, "documents": self.documents}
+        return {"rows_out": self.events + self.brands}
 
 
 def run(
     settings: Settings,
+    lake: Lake,
     as_of: dt.date,
     shard: Shard | None = None,
 ) -> ShardResult:
     """Compute and publish one shard (settings' CURRENT_SHARD of NUM_SHARDS, or `shard`) as of
-    `as_of`, then write its documents and brand pages."""
-    from orchestration.social_documents import write_documents
-
+    `as_of`; the result carries what was published, from which the documents are made."""
     shard = shard or settings.shard or UNSHARDED
     spark = get_spark(settings)
-    lake = Lake.from_settings(settings)
     inputs = read_inputs(spark, lake, as_of)
     event_rows, brand_rows = social_stats(
         spark, inputs, shard, settings.event_ids, settings.brand_ids
@@ -364,16 +372,11 @@ def run(
         (BRAND, brand_rows, settings.brand_ids),
     ):
         path = publish_shard(spark, lake, subject, rows, as_of, shard, ids)
-        # The documents are made from what was published (this run's ids only).
+        # What was published (this run's ids only), read back for the documents.
         mine = spark.read.parquet(path).where(in_range(subject.id_column, ids))
         ordered = mine.orderBy(subject.id_column, "dimension", "rank")
         published[subject.id_column] = [r.asDict() for r in ordered.toLocalIterator()]
-    documents = write_documents(lake, as_of, published["event_id"], published["brand_id"])
-    return ShardResult(
-        events=len({r["event_id"] for r in published["event_id"]}),
-        brands=len({r["brand_id"] for r in published["brand_id"]}),
-        documents=documents,
-    )
+    return ShardResult(event_rows=published["event_id"], brand_rows=published["brand_id"])
 
 
 # Flags of the entry point → the environment variables (settings) they override.
@@ -404,7 +407,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, dt.date]:
 
 def main(argv: list[str] | None = None) -> int:
     settings, as_of = parse_args(argv)
-    return report(lambda: run(settings, as_of))
+    return report(lambda: run(settings, Lake.from_settings(settings), as_of))
 
 
 if __name__ == "__main__":

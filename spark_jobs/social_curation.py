@@ -7,8 +7,8 @@ import datetime as dt
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import SOCIAL_CONTRACTS, Contract
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
 from spark_jobs.common.partitions import exists
@@ -20,16 +20,17 @@ def table_of(contract: Contract) -> str:
     return contract.dataset.replace("/", "_")
 
 
-def run(settings: Settings, day: dt.date) -> JobResult:
+def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     """Curate every dataset that landed on `day`; a dataset with nothing landed that day is
     skipped (these systems do not deliver every day), not an error."""
     spark = get_spark(settings)
-    lake = Lake.from_settings(settings)
     landed = [c for c in SOCIAL_CONTRACTS if exists(spark, lake.raw(c.dataset, day))]
 
     def curate(contract: Contract) -> JobResult:
         # accepted() already keeps exactly the contract's typed columns: nothing to transform.
-        return run_contract_job(spark, settings, day, contract, table_of(contract), lambda df: df)
+        return run_contract_job(
+            spark, settings, lake, day, contract, table_of(contract), lambda df: df
+        )
 
     # The datasets are small and independent: their Spark jobs share the session's cores.
     with ThreadPoolExecutor(max_workers=settings.parallelism) as pool:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 
 
 @pytest.fixture

@@ -1,64 +1,51 @@
-"""Lambda handlers: thin adapters from an AWS event to one call of the platform (DESIGN §6)."""
+"""Lambda handlers: thin adapters from an AWS event to one call of the platform (DESIGN §6).
+
+Each parses its event into a model of `orchestration.aws.events` (a bad event raises
+InvalidEvent and submits nothing), reads what it submits to from the settings, calls one AWS API
+through an injectable client and returns what it submitted."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import logging
 import os
-import re
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from orchestration.errors import InputError
-from orchestration.workflows import DateRange
+from orchestration.aws.events import (
+    BatchJobsEvent,
+    EmrLaunchEvent,
+    InvalidEvent,
+    ReportRequest,
+    batch_submissions,
+    execution_name,
+    incoming_object,
+    load_job_name,
+    parse_event,
+    resolve_schedule,
+    run_job_flow_request,
+)
+from orchestration.core.lake import Lake, split_s3_uri
+from orchestration.core.settings import Settings
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-# Batch job names: letters, digits, hyphens and underscores, at most 128 characters.
-_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+def _required(settings: Settings, *fields: str) -> dict[str, str]:
+    """The named settings, or one error naming every environment variable that is missing."""
+    values = {name: getattr(settings, name) for name in fields}
+    missing = [name.upper() for name, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"missing environment: {', '.join(missing)}")
+    return values
 
 
-class InvalidEvent(InputError, ValueError):
-    """An event the handler refuses: nothing is submitted, the message says why."""
+def _client(service: str, client: Any) -> Any:
+    if client is not None:
+        return client
+    import boto3
 
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def incoming_object(
-    event: dict[str, Any], known_tables: set[str], bucket: str | None
-) -> tuple[str, str]:
-    """(table folder, s3:// URI) of an EventBridge S3 "Object Created" event for incoming/<table>/."""
-    if not isinstance(event, dict):
-        raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
-    if event.get("source") != "aws.s3" or event.get("detail-type") != "Object Created":
-        raise InvalidEvent(
-            f"not an S3 Object Created event (source={event.get('source')!r}, "
-            f"detail-type={event.get('detail-type')!r})"
-        )
-    detail = event.get("detail") or {}
-    name = (detail.get("bucket") or {}).get("name")
-    key = (detail.get("object") or {}).get("key")
-    if not name or not key:
-        raise InvalidEvent("event detail lacks bucket.name or object.key")
-    if bucket and name != bucket:
-        raise InvalidEvent(f"object is in bucket {name!r}, this handler loads from {bucket!r}")
-    parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "incoming" or parts[2] in ("", ".", ".."):
-        raise InvalidEvent(f"key {key!r} is not incoming/<table>/<file>")
-    if parts[1] not in known_tables:
-        raise InvalidEvent(
-            f"key {key!r}: unknown table {parts[1]!r} (known: {', '.join(sorted(known_tables))})"
-        )
-    return parts[1], f"s3://{name}/{key}"
-
-
-def load_job_name(table: str, key: str) -> str:
-    return _JOB_NAME_UNSAFE.sub("-", f"load-{table}-{key.rsplit('/', 1)[-1]}")[:128]
+    return boto3.client(service)
 
 
 def on_object_created(event: dict[str, Any], context: Any = None, batch_client: Any = None) -> dict:
@@ -67,23 +54,19 @@ def on_object_created(event: dict[str, Any], context: Any = None, batch_client: 
     Environment: BATCH_JOB_QUEUE, BATCH_JOB_DEFINITION, LAKE_BUCKET (optional: accept only it).
     The job definition's command is `analytics load Ref::uri`.
     """
-    from ingestion.loader import TABLES
+    from ingestion.tables import TABLES
 
-    env = _required_env("BATCH_JOB_QUEUE", "BATCH_JOB_DEFINITION")
-    queue, definition = env["BATCH_JOB_QUEUE"], env["BATCH_JOB_DEFINITION"]
+    settings = Settings()
+    env = _required(settings, "batch_job_queue", "batch_job_definition")
     try:
-        table, uri = incoming_object(event, set(TABLES), os.environ.get("LAKE_BUCKET"))
+        table, uri = incoming_object(event, set(TABLES), settings.lake_bucket)
     except InvalidEvent as err:
         log.error(json.dumps({"refused": str(err), "event_id": _event_id(event)}))
         raise
-    if batch_client is None:
-        import boto3
-
-        batch_client = boto3.client("batch")
-    submitted = batch_client.submit_job(
+    submitted = _client("batch", batch_client).submit_job(
         jobName=load_job_name(table, uri),
-        jobQueue=queue,
-        jobDefinition=definition,
+        jobQueue=env["batch_job_queue"],
+        jobDefinition=env["batch_job_definition"],
         parameters={"uri": uri},
     )
     log.info(json.dumps({"submitted": submitted["jobId"], "uri": uri}))
@@ -94,103 +77,11 @@ def _event_id(event: Any) -> Any:
     return event.get("id") if isinstance(event, dict) else None
 
 
-# --- submit_batch_jobs --------------------------------------------------------------------
-
-
-class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
-    value: str
-
-
-class ContainerOverrides(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    environment: list[EnvVar] = []
-
-
-class BatchJob(BaseModel):
-    """One job of the original contract, plus `shards` (N submissions, CURRENT_SHARD=1..N of
-    NUM_SHARDS=N, DESIGN §5.2)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    job_name: str = Field(alias="jobName", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
-    job_definition: str = Field(alias="jobDefinition", min_length=1)
-    job_queue: str = Field(alias="jobQueue", min_length=1)
-    container_overrides: ContainerOverrides = Field(
-        default_factory=ContainerOverrides, alias="containerOverrides"
-    )
-    depends_on: list[str] = Field(default=[], alias="dependsOn")
-    shards: int = Field(default=1, ge=1, le=1000)
-    parameters: dict[str, str] = {}
-
-
-class BatchJobsEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    jobs: list[BatchJob] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _dependencies_point_backwards(self) -> BatchJobsEvent:
-        seen: set[str] = set()
-        for job in self.jobs:
-            if job.job_name in seen:
-                raise ValueError(f"job {job.job_name!r} appears twice")
-            unknown = [d for d in job.depends_on if d not in seen]
-            if unknown:
-                raise ValueError(
-                    f"job {job.job_name!r} depends on {unknown}, which are not earlier jobs"
-                )
-            seen.add(job.job_name)
-        return self
-
-
-def parse_event(model: type[M], event: Any) -> M:
-    """Validate an event against its model, or raise InvalidEvent with every problem in one line."""
-    try:
-        return model.model_validate(event)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in err.errors()
-        )
-        raise InvalidEvent(f"invalid {model.__name__}: {problems}") from None
-
-
-def batch_submissions(event: BatchJobsEvent) -> list[tuple[BatchJob, dict[str, Any]]]:
-    """(job, SubmitJob request) per submission, shards expanded; `dependsOn` is left to the
-    submitter, which knows the ids of the jobs submitted before."""
-    requests = []
-    for job in event.jobs:
-        for shard in range(1, job.shards + 1):
-            environment = [e.model_dump() for e in job.container_overrides.environment]
-            name = job.job_name
-            if job.shards > 1:
-                environment += [
-                    {"name": "CURRENT_SHARD", "value": str(shard)},
-                    {"name": "NUM_SHARDS", "value": str(job.shards)},
-                ]
-                name = f"{job.job_name}-{shard}"
-            request: dict[str, Any] = {
-                "jobName": name,
-                "jobDefinition": job.job_definition,
-                "jobQueue": job.job_queue,
-                "containerOverrides": {
-                    **job.container_overrides.model_dump(),
-                    "environment": environment,
-                },
-            }
-            if job.parameters:
-                request["parameters"] = dict(job.parameters)
-            requests.append((job, request))
-    return requests
-
-
 def submit_batch_jobs(event: Any, context: Any = None, batch_client: Any = None) -> dict:
     """Submit the jobs of `{"jobs": [...]}` in order; a job waits for every shard of the jobs it
     depends on. Nothing is submitted if any part of the event is invalid."""
     requests = batch_submissions(parse_event(BatchJobsEvent, event))
-    if batch_client is None:
-        import boto3
-
-        batch_client = boto3.client("batch")
+    batch_client = _client("batch", batch_client)
     ids: dict[str, list[str]] = {}
     submitted = []
     for job, request in requests:
@@ -200,9 +91,6 @@ def submit_batch_jobs(event: Any, context: Any = None, batch_client: Any = None)
         submitted.append({"jobName": response["jobName"], "jobId": response["jobId"]})
     log.info(json.dumps({"submitted": submitted}))
     return {"submitted": submitted}
-
-
-# --- launch_emr ---------------------------------------------------------------------------
 
 
 def spark_job_names() -> list[str]:
@@ -215,166 +103,28 @@ def spark_job_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(spark_jobs.__path__) if not m.ispkg)
 
 
-class EmrStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    job: str
-    args: list[str] = []
-    name: str | None = None
-
-
-EMR_RELEASE = "emr-7.5.0"
-EMR_IDLE_TIMEOUT_SECONDS = 3600
-
-
-class EmrInstances(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    master_type: str = Field(default="m5.xlarge", alias="masterType")
-    core_type: str = Field(default="m5.xlarge", alias="coreType")
-    core_count: int = Field(default=2, ge=0, le=100, alias="coreCount")
-
-
-class EmrLaunchEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(min_length=1, max_length=256)
-    release_label: str = Field(
-        default=EMR_RELEASE, alias="releaseLabel", pattern=r"^emr-\d+\.\d+\.\d+$"
-    )
-    steps: list[EmrStep] = Field(min_length=1)
-    instances: EmrInstances = Field(default_factory=EmrInstances)
-    idle_timeout_seconds: int = Field(
-        default=EMR_IDLE_TIMEOUT_SECONDS, ge=60, le=604800, alias="idleTimeoutSeconds"
-    )
-    action_on_failure: Literal["TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE"] = Field(
-        default="TERMINATE_CLUSTER", alias="actionOnFailure"
-    )
-
-
-def emr_step(step: EmrStep, code_bucket: str, action_on_failure: str) -> dict[str, Any]:
-    """A step that spark-submits one project job from the code bucket (code zip on the path)."""
-    return {
-        "Name": step.name or step.job,
-        "ActionOnFailure": action_on_failure,
-        "HadoopJarStep": {
-            "Jar": "command-runner.jar",
-            "Args": [
-                "spark-submit",
-                "--deploy-mode",
-                "cluster",
-                "--py-files",
-                f"s3://{code_bucket}/analytics/analytics.zip",
-                f"s3://{code_bucket}/analytics/jobs/{step.job}.py",
-                *step.args,
-            ],
-        },
-    }
-
-
-def run_job_flow_request(event: EmrLaunchEvent, env: dict[str, str]) -> dict[str, Any]:
-    code_bucket = env["CODE_BUCKET"]
-    request: dict[str, Any] = {
-        "Name": event.name,
-        "ReleaseLabel": event.release_label,
-        "Applications": [{"Name": "Spark"}],
-        "Instances": {
-            "InstanceGroups": [
-                {
-                    "Name": "primary",
-                    "InstanceRole": "MASTER",
-                    "InstanceType": event.instances.master_type,
-                    "InstanceCount": 1,
-                },
-                *(
-                    [
-                        {
-                            "Name": "core",
-                            "InstanceRole": "CORE",
-                            "InstanceType": event.instances.core_type,
-                            "InstanceCount": event.instances.core_count,
-                        }
-                    ]
-                    if event.instances.core_count
-                    else []
-                ),
-            ],
-            # Ephemeral: the cluster ends when its steps are done.
-            "KeepJobFlowAliveWhenNoSteps": False,
-            "TerminationProtected": False,
-        },
-        "Steps": [emr_step(s, code_bucket, event.action_on_failure) for s in event.steps],
-        "AutoTerminationPolicy": {"IdleTimeout": event.idle_timeout_seconds},
-        "ServiceRole": env["EMR_SERVICE_ROLE"],
-        "JobFlowRole": env["EMR_JOB_FLOW_ROLE"],
-        "VisibleToAllUsers": True,
-        "Tags": [{"Key": "project", "Value": "analytics"}],
-    }
-    if env.get("EMR_LOG_URI"):
-        request["LogUri"] = env["EMR_LOG_URI"]
-    return request
-
-
 def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
     """RunJobFlow for an ephemeral cluster whose steps spark-submit project jobs.
 
     Environment: CODE_BUCKET, EMR_SERVICE_ROLE, EMR_JOB_FLOW_ROLE, EMR_LOG_URI (optional).
     """
-    env = _required_env("CODE_BUCKET", "EMR_SERVICE_ROLE", "EMR_JOB_FLOW_ROLE")
-    env["EMR_LOG_URI"] = os.environ.get("EMR_LOG_URI", "")
+    settings = Settings()
+    roles = _required(settings, "code_bucket", "emr_service_role", "emr_job_flow_role")
+    env = {key.upper(): value for key, value in roles.items()}
+    env["EMR_LOG_URI"] = settings.emr_log_uri or ""
     if isinstance(event, dict) and "scheduledTime" in event:
         # A schedule sends {"launch": {...}, "scheduledTime", "offset", "param"}: the steps'
         # `{date}` (or `{month}`) becomes the value of the run.
-        rest, param, value = _resolve_schedule(event)
+        rest, param, value = resolve_schedule(event)
         event = json.loads(json.dumps(rest.get("launch")).replace("{" + param + "}", value))
     parsed = parse_event(EmrLaunchEvent, event)
     known = spark_job_names()
     unknown = [s.job for s in parsed.steps if s.job not in known]
     if unknown:
         raise InvalidEvent(f"unknown Spark job(s) {unknown}; known: {', '.join(known)}")
-    if emr_client is None:
-        import boto3
-
-        emr_client = boto3.client("emr")
-    response = emr_client.run_job_flow(**run_job_flow_request(parsed, env))
+    response = _client("emr", emr_client).run_job_flow(**run_job_flow_request(parsed, env))
     log.info(json.dumps({"cluster": response["JobFlowId"], "steps": len(parsed.steps)}))
     return {"clusterId": response["JobFlowId"], "steps": [s.job for s in parsed.steps]}
-
-
-# --- scheduled runs -----------------------------------------------------------------------
-
-
-class ScheduledRun(BaseModel):
-    """What an EventBridge schedule sends (see orchestration.aws.render.event_rule): the time the
-    rule fired and which date or month that run processes."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    scheduled_time: dt.datetime = Field(alias="scheduledTime")
-    offset: Literal["today", "yesterday", "seven_days_ago", "previous_month"]
-    param: Literal["date", "month"]
-
-
-def scheduled_value(time: dt.datetime, offset: str) -> str:
-    """The date (YYYY-MM-DD) or month (YYYY-MM) a run scheduled at `time` (UTC) processes."""
-    day = time.astimezone(dt.UTC).date()
-    if offset == "previous_month":
-        return (day.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-    back = {"today": 0, "yesterday": 1, "seven_days_ago": 7}[offset]
-    return (day - dt.timedelta(days=back)).isoformat()
-
-
-def _resolve_schedule(event: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
-    """(the event without its schedule fields, param, value) of a scheduled event."""
-    run = parse_event(ScheduledRun, event)
-    rest = {k: v for k, v in event.items() if k not in ("scheduledTime", "offset", "param")}
-    return rest, run.param, scheduled_value(run.scheduled_time, run.offset)
-
-
-# --- start_workflow -----------------------------------------------------------------------
-
-
-def execution_name(payload: dict[str, Any]) -> str:
-    """Deterministic: the same payload twice is one execution (Step Functions refuses the second)."""
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-    readable = _JOB_NAME_UNSAFE.sub("-", "-".join(str(v) for v in payload.values()))[:60]
-    return f"{readable}-{digest}".strip("-")[:80]
 
 
 def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> dict:
@@ -385,19 +135,15 @@ def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> d
         raise InvalidEvent("the workflow payload must be a non-empty JSON object")
     payload = dict(event)
     if "scheduledTime" in payload:
-        payload, param, value = _resolve_schedule(payload)
+        payload, param, value = resolve_schedule(payload)
         payload[param] = value
     arn = (
         payload.pop("stateMachineArn", None)
-        or _required_env("STATE_MACHINE_ARN")["STATE_MACHINE_ARN"]
+        or _required(Settings(), "state_machine_arn")["state_machine_arn"]
     )
     if not payload:
         raise InvalidEvent("the workflow payload must be a non-empty JSON object")
-    if sfn_client is None:
-        import boto3
-
-        sfn_client = boto3.client("stepfunctions")
-    response = sfn_client.start_execution(
+    response = _client("stepfunctions", sfn_client).start_execution(
         stateMachineArn=arn,
         name=execution_name(payload),
         input=json.dumps(payload, sort_keys=True),
@@ -406,36 +152,15 @@ def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> d
     return {"executionArn": response["executionArn"]}
 
 
-def _required_env(*names: str) -> dict[str, str]:
-    missing = [n for n in names if not os.environ.get(n)]
-    if missing:
-        raise RuntimeError(f"missing environment: {', '.join(missing)}")
-    return {n: os.environ[n] for n in names}
-
-
-# --- render_usage_report --------------------------------------------------------------------
-
-
-class ReportRequest(DateRange):
-    """What the render_report state sends: the workflow's range (checked as the local runner
-    checks it) and where the query's result is."""
-
-    result_location: str = Field(alias="resultLocation", pattern=r"^s3://[^/]+/.+")
-
-
 def render_usage_report(event: Any, context: Any = None, s3_client: Any = None) -> dict:
     """Read the usage query's CSV result from S3, write the report (CSVs + HTML) under
     s3://LAKE_BUCKET/exports/usage/<startDate>_<endDate>/ and return the page's URI."""
-    from orchestration.lake import Lake, split_s3_uri
-    from orchestration.reports import render_usage_report as render
+    from orchestration.outputs.reports import render_usage_report as render
     from orchestration.workflows import USAGE_MONTHLY_REPORT
 
     request = parse_event(ReportRequest, event)
-    bucket = _required_env("LAKE_BUCKET")["LAKE_BUCKET"]
-    if s3_client is None:
-        import boto3
-
-        s3_client = boto3.client("s3")
+    bucket = _required(Settings(), "lake_bucket")["lake_bucket"]
+    s3_client = _client("s3", s3_client)
     source_bucket, source_key = split_s3_uri(request.result_location)
     body = s3_client.get_object(Bucket=source_bucket, Key=source_key)["Body"].read()
     files = render(body.decode("utf-8"), request)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
-from orchestration.aws.handlers import (
+from orchestration.aws.events import (
     EMR_IDLE_TIMEOUT_SECONDS,
     EMR_RELEASE,
     BatchJobsEvent,
@@ -25,7 +25,7 @@ from orchestration.aws.handlers import (
     EmrStep,
     emr_step,
 )
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 from orchestration.pipelines import PIPELINES, Pipeline, Task
 from orchestration.workflows import (
     PAYLOAD_FIELDS,
@@ -327,7 +327,7 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
             "stateMachineArn": naming.state_machine_arn(pipeline.name),
         }
     # EventBridge replaces "<time>" with the time the rule fired; the handler derives the run's
-    # date or month from it (orchestration.aws.handlers.scheduled_value).
+    # date or month from it (orchestration.aws.events.scheduled_value).
     schedule = {
         "scheduledTime": "<time>",
         "offset": pipeline.schedule_offset,

@@ -12,9 +12,9 @@ from typing import Protocol
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from orchestration.errors import InputError
-from orchestration.lake import Lake
-from orchestration.settings import Settings, get_settings
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings, get_settings
 from spark_jobs.common.contracts import Contract
 from spark_jobs.common.partitions import (
     count_rows,
@@ -54,6 +54,7 @@ def without_accepted_text(checked: DataFrame) -> DataFrame:
 def run_contract_job(
     spark: SparkSession,
     settings: Settings,
+    lake: Lake,
     day: dt.date,
     contract: Contract,
     table: str,
@@ -63,7 +64,6 @@ def run_contract_job(
     """Process landing day `day` of `contract.dataset` into `lake/<table>/dt=day` and quarantine.
 
     `validator` types the raw lines and gives each its `_reason` (JSON lines by default)."""
-    lake = Lake.from_settings(settings)
     lines = read_lines(spark, lake.raw(contract.dataset, day))
     # One pass over the input (parse, validate, dedupe) lands in a scratch Parquet copy; the lake
     # and quarantine partitions are then cheap columnar reads of it. (Caching the checked rows
@@ -118,10 +118,11 @@ def report(job: Callable[[], Counts]) -> int:
 
 
 def daily_main(
-    run: Callable[[Settings, dt.date], JobResult], description: str, argv: list[str] | None
+    run: Callable[[Settings, Lake, dt.date], JobResult], description: str, argv: list[str] | None
 ) -> int:
     """Command-line entry point of a daily job: `--date YYYY-MM-DD`, prints the row counts."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--date", required=True, type=iso_date, help="landing date")
     args = parser.parse_args(argv)
-    return report(lambda: run(get_settings(), args.date))
+    settings = get_settings()
+    return report(lambda: run(settings, Lake.from_settings(settings), args.date))

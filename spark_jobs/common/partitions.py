@@ -8,8 +8,8 @@ import re
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from orchestration.errors import InputError
-from orchestration.lake import staging_dir_for, swap_in
+from orchestration.core.errors import InputError
+from orchestration.core.publishing import staging_dir_for, swap_in
 
 
 class MissingInputError(InputError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from orchestration.settings import Settings
+from orchestration.core.settings import Settings
 
 _lock = threading.Lock()
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -24,7 +24,7 @@ def get_spark(settings: Settings) -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if settings.spark_master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        memory = os.environ.get("SPARK_DRIVER_MEMORY", "2g")
+        memory = settings.spark_driver_memory
         builder = (
             SparkSession.builder.appName("analytics")
             .master(settings.spark_master)

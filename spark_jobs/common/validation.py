@@ -5,7 +5,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.common.contracts import EARLIEST_TIME, LATEST_TIME, Contract, FieldSpec
+from orchestration.core.time_bounds import EARLIEST_TIME, LATEST_TIME
+from spark_jobs.common.contracts import Contract, FieldSpec
 
 # ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
 # A JSON number without a fraction or exponent, as schema_of_variant types it.

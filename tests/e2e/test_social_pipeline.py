@@ -12,9 +12,9 @@ from collections import defaultdict
 
 import duckdb
 
-from orchestration.generate import GenerateOptions, generate
+from orchestration.devtools.generate import GenerateOptions, generate
+from orchestration.local.runner import Runner
 from orchestration.pipelines import SOCIAL_DAILY
-from orchestration.runner import Runner
 
 START, DAYS = dt.date(2026, 10, 28), 3
 END = START + dt.timedelta(days=DAYS - 1)

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from ingestion.firehose import DeliveryStream, ingest_lines
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 pytestmark = pytest.mark.e2e
 

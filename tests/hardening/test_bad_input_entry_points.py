@@ -22,15 +22,15 @@ from ingestion.firehose import BufferingHints, DeliveryStream
 from ingestion.loader import LoadError, load
 from ingestion.server import handle
 from ingestion.warehouse import DuckDBWarehouse
+from orchestration.aws.events import InvalidEvent
 from orchestration.aws.handlers import (
-    InvalidEvent,
     launch_emr,
     on_object_created,
     render_usage_report,
     start_workflow,
     submit_batch_jobs,
 )
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 REGION = "eu-west-1"
 HEADER = "customer_id,client_id,is_test,segment,created_at,updated_at"

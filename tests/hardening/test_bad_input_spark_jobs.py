@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.lake import Lake
-from orchestration.settings import LOCAL_PII_SALT, Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import LOCAL_PII_SALT, Settings
 from spark_jobs import (
     listings_postprocessing,
     notification_attempted,
@@ -284,10 +284,10 @@ def processed(tmp_path_factory):
     lake = Lake.from_settings(settings)
     written = {name: write_raw(lake, ds, DAY) for name, ds in DATASETS.items()}
     results = {
-        "attempts": notification_attempted.run(settings, DAY),
-        "receipts": notification_delivered.run(settings, DAY),
-        "experiences": outcome_experience_lookup.run(settings, DAY),
-        "social": social_curation.run(settings, DAY),
+        "attempts": notification_attempted.run(settings, lake, DAY),
+        "receipts": notification_delivered.run(settings, lake, DAY),
+        "experiences": outcome_experience_lookup.run(settings, lake, DAY),
+        "social": social_curation.run(settings, lake, DAY),
     }
     return lake, written, results
 
@@ -372,7 +372,7 @@ def test_listings_csv_bad_rows_bytes_and_empty_files(tmp_path):
         handle.write(body + latin1)
     open(os.path.join(folder, "empty.csv"), "wb").close()
 
-    result = listings_postprocessing.run(settings, DAY)
+    result = listings_postprocessing.run(settings, lake, DAY)
 
     accepted = read(lake.curated("listings", DAY), "id, name")
     quarantined = read(lake.quarantine("listings", DAY), "raw_line, reason")
@@ -395,7 +395,7 @@ def test_a_truncated_gzip_file_is_one_clear_error_and_the_published_day_stays(tm
     os.makedirs(folder)
     with open(os.path.join(folder, "a.jsonl"), "wb") as handle:
         handle.write(_line(_record(ds, "n1")) + b"\n")
-    notification_attempted.run(settings, DAY)
+    notification_attempted.run(settings, lake, DAY)
     before = digest_tree(lake.curated(ds.table, DAY))
 
     whole = gzip.compress(b"\n".join(_line(_record(ds, f"z{i}")) for i in range(500)) + b"\n")
@@ -403,7 +403,7 @@ def test_a_truncated_gzip_file_is_one_clear_error_and_the_published_day_stays(tm
     with open(bad, "wb") as handle:
         handle.write(whole[: len(whole) // 2])
     with pytest.raises(UnreadableInputError) as raised:
-        notification_attempted.run(settings, DAY)
+        notification_attempted.run(settings, lake, DAY)
 
     message = str(raised.value)
     assert "\n" not in message and bad in message and "nothing was published" in message
@@ -412,4 +412,4 @@ def test_a_truncated_gzip_file_is_one_clear_error_and_the_published_day_stays(tm
 
     with open(bad, "wb") as handle:  # the complete file delivered again
         handle.write(whole)
-    assert notification_attempted.run(settings, DAY).rows_out == 501
+    assert notification_attempted.run(settings, lake, DAY).rows_out == 501

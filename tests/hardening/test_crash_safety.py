@@ -20,8 +20,8 @@ import pytest
 
 from ingestion.loader import load
 from ingestion.warehouse import PostgresWarehouse
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 from spark_jobs import notification_attempted
 from tests.digests import digest_tree
 
@@ -97,7 +97,7 @@ def test_a_spark_job_killed_mid_write_leaves_the_published_partition_intact(tmp_
     raw = lake.raw("notifications/attempted", DAY)
     os.makedirs(raw)
     Path(raw, "first.jsonl").write_text(attempts(1000, "a"))
-    assert notification_attempted.run(settings, DAY).rows_out == 1000
+    assert notification_attempted.run(settings, lake, DAY).rows_out == 1000
     published = lake.curated("notification_attempts", DAY)
     before = digest_tree(published)
 
@@ -114,7 +114,7 @@ def test_a_spark_job_killed_mid_write_leaves_the_published_partition_intact(tmp_
     assert digest_tree(published) == before  # ... and the published day is untouched
     assert duckdb_count(lake, "notification_attempts") == 1000  # and readable as before
 
-    result = notification_attempted.run(settings, DAY)  # the rerun completes
+    result = notification_attempted.run(settings, lake, DAY)  # the rerun completes
     assert (result.rows_out, result.quarantined) == (301_000, 0)
     assert duckdb_count(lake, "notification_attempts") == 301_000
     assert staging_folders(lake, "notification_attempts") == []  # the leftover is gone

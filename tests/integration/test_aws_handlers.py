@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from orchestration.aws.events import InvalidEvent
 from orchestration.aws.handlers import (
-    InvalidEvent,
     launch_emr,
     start_workflow,
     submit_batch_jobs,
@@ -148,9 +148,9 @@ def test_social_daily_as_the_original_per_shard_batch_jobs(batch, queued_jobs):
     """The pipeline's declaration → the submit_batch_jobs event → one Batch job per shard with
     CURRENT_SHARD/NUM_SHARDS; each shard's container then runs only its shard."""
     from orchestration.aws.render import Naming, batch_jobs_event, job_definition
+    from orchestration.core.settings import Settings
+    from orchestration.core.shards import Shard
     from orchestration.pipelines import SOCIAL_DAILY
-    from orchestration.settings import Settings
-    from orchestration.shards import Shard
 
     queue = batch.describe_job_queues(jobQueues=["warehouse-loads"])["jobQueues"][0]
     naming = Naming()

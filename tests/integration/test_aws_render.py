@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from orchestration.aws.handlers import InvalidEvent, launch_emr, scheduled_value, start_workflow
+from orchestration import tasks
+from orchestration.aws.events import InvalidEvent, scheduled_value
+from orchestration.aws.handlers import launch_emr, start_workflow
 from orchestration.aws.render import render, render_all
 from orchestration.cli import cli
 from orchestration.pipelines import PIPELINES, Pipeline, Task
@@ -138,11 +140,11 @@ def test_pipeline_reduced_to_one_task():
 
 def test_declarations_are_checked():
     with pytest.raises(ValueError, match="depends on unknown"):
-        Pipeline("p", "d", "date", (Task("a", "python", "a", depends_on=("b",)),))
+        Pipeline("p", "d", "date", (Task("a", "python", tasks.load, depends_on=("b",)),))
     with pytest.raises(ValueError, match="EMR pipeline runs Spark tasks only"):
-        Pipeline("p", "d", "date", (Task("a", "dbt", "a"),), platform="emr")
+        Pipeline("p", "d", "date", (Task("a", "dbt", tasks.dbt_build_usage),), platform="emr")
     with pytest.raises(ValueError, match="schedule and schedule_offset"):
-        Pipeline("p", "d", "date", (Task("a", "python", "a"),), schedule="cron(0 5 * * ? *)")
+        Pipeline("p", "d", "date", (Task("a", "python", tasks.load),), schedule="cron(0 5 * * ? *)")
 
 
 def test_state_machines_are_accepted_by_step_functions():
@@ -322,9 +324,9 @@ def test_render_cli_prints_every_pipeline_and_workflow_as_json():
 
 def test_a_sharded_task_is_an_array_job_whose_children_know_their_shard(monkeypatch):
     from orchestration.aws.render import Naming, batch_state_machine, job_definition
-    from orchestration.settings import Settings
+    from orchestration.core.settings import Settings
 
-    task = Task("stats", "spark", "stats", shards=4)
+    task = Task("stats", "spark", tasks.social_analytics, shards=4)
     pipeline = Pipeline("social", "d", "date", (task,))
     state = batch_state_machine(pipeline, Naming())["States"]["stats"]
     assert state["Parameters"]["ArrayProperties"] == {"Size": 4}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.aws.handlers import InvalidEvent, on_object_created
+from orchestration.aws.events import InvalidEvent
+from orchestration.aws.handlers import on_object_created
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION = "eu-west-1"

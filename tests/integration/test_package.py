@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from orchestration.errors import InputError
-from orchestration.package import PublishError, build_bundle, publish, read_bundle
+from orchestration.aws.package import PublishError, build_bundle, publish, read_bundle
+from orchestration.core.errors import InputError
 from tests.digests import digest_tree
 
 
@@ -54,7 +54,7 @@ def test_lambda_zip_imports_its_handlers_on_its_own(bundle, tmp_path):
         "import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p]; "
         f"sys.path.insert(0, {str(target)!r}); "
         "import orchestration.aws.handlers as h, ingestion.loader as l; "
-        "from orchestration.reports import render_usage_report; "
+        "from orchestration.outputs.reports import render_usage_report; "
         "from orchestration.workflows import USAGE_MONTHLY_REPORT as w; "
         "print(h.spark_job_names(), sorted(l.TABLES), 'group by grouping sets' in w.sql)"
     )

@@ -21,8 +21,8 @@ import pytest
 
 from ingestion.lake_tables import copy_day
 from ingestion.warehouse import PostgresWarehouse
-from orchestration.dbt import ACE_SELECTION
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
+from orchestration.local.dbt import ACE_SELECTION
 from tests.e2e.reference_ace import ace_reference
 
 pytestmark = pytest.mark.e2e

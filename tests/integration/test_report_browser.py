@@ -7,7 +7,7 @@ import subprocess
 
 from PIL import Image
 
-from orchestration.reports import PALETTE, render_usage_report
+from orchestration.outputs.reports import PALETTE, render_usage_report
 from orchestration.workflows import DateRange
 
 # Two formats over 1-5 October, a hand-made result: video rises, audio stays low.
@@ -125,7 +125,7 @@ def brand_doc() -> dict:
 
 
 def test_the_brand_page_draws_bars_in_proportion_in_chromium(chromium, tmp_path):
-    from orchestration.social_documents import brand_page
+    from orchestration.outputs.social_documents import brand_page
 
     page = tmp_path / "7.html"
     page.write_text(brand_page(brand_doc()), encoding="utf-8")

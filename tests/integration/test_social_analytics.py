@@ -11,9 +11,11 @@ import shutil
 
 import pytest
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
-from orchestration.shards import Shard
+from orchestration import tasks
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
+from orchestration.core.shards import Shard
+from orchestration.local.context import TaskContext
 from spark_jobs import social_analytics, social_curation
 
 DAY1, DAY2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
@@ -139,7 +141,7 @@ def curated(tmp_path_factory, spark):
     write_raw(lake, "users", USERS)
     write_raw(lake, "social/likes", LIKES)
     write_raw(lake, "social/listens", LISTENS)
-    results = [social_curation.run(settings, day) for day in (DAY1, DAY2)]
+    results = [social_curation.run(settings, lake, day) for day in (DAY1, DAY2)]
     return root, results
 
 
@@ -156,8 +158,14 @@ def computed(curated, tmp_path_factory):
     root = tmp_path_factory.mktemp("social-computed") / "lake"
     shutil.copytree(curated[0], root)
     settings = Settings(LAKE_ROOT=str(root))
-    result = social_analytics.run(settings, DAY2)
-    return Lake.from_settings(settings), result
+    return Lake.from_settings(settings), run_task(settings, DAY2)
+
+
+def run_task(settings, day, shard=None) -> dict:
+    """The social_analytics task as the runner runs it: the job, then the documents and pages of
+    what it published."""
+    ctx = TaskContext(settings, Lake.from_settings(settings), {"date": day.isoformat()}, "", shard)
+    return tasks.social_analytics(ctx)
 
 
 def stats(spark, lake, table: str, id_column: str) -> dict:
@@ -278,8 +286,9 @@ def test_every_brand_statistic_matches_the_hand_count(computed, spark):
 
 
 def test_documents_and_brand_pages_are_written_from_the_statistics(computed):
-    lake, result = computed
-    assert (result.events, result.brands, result.documents) == (3, 2, 3 + 2 * 2)
+    lake, metrics = computed
+    # 3 events and 2 brands published; a document per event, a document and a page per brand.
+    assert metrics == {"rows_out": 3 + 2, "documents": 3 + 2 * 2}
     with open(lake.exports("social", "events", "1.json"), encoding="utf-8") as handle:
         e1 = json.load(handle)
     assert {k: e1[k] for k in ("event_id", "brand_id", "name", "starts_at", "as_of")} == {
@@ -319,31 +328,31 @@ def test_union_of_shards_equals_the_unsharded_result_and_a_rerun_changes_nothing
     social_lake, spark
 ):
     settings, lake, _ = social_lake
-    social_analytics.run(settings, DAY2)
+    run_task(settings, DAY2)
     unsharded = {t: published(spark, lake, t) for t in ("social_event_stats", "social_brand_stats")}
     documents = read_documents(lake)
     for total in (2, 3):
         for shard in Shard.all_of(total):
-            social_analytics.run(settings, DAY2, shard)
+            run_task(settings, DAY2, shard)
         assert {t: published(spark, lake, t) for t in unsharded} == unsharded
         folders = sorted(os.listdir(lake.curated("social_event_stats", DAY2)))
         assert folders == [f"shard={s.label}" for s in Shard.all_of(total)]
         assert read_documents(lake) == documents
     # Shard 2 of 3 owns event 1 (1 % 3 + 1) and brand 10 (10 % 3 + 1); run it again alone.
     before = read_documents(lake), {t: published(spark, lake, t) for t in unsharded}
-    social_analytics.run(settings, DAY2, Shard(2, 3))
+    run_task(settings, DAY2, Shard(2, 3))
     assert (read_documents(lake), {t: published(spark, lake, t) for t in unsharded}) == before
 
 
 def test_an_id_range_replaces_only_its_ids(social_lake, spark, monkeypatch):
     settings, lake, _ = social_lake
-    social_analytics.run(settings, DAY2)
+    social_analytics.run(settings, lake, DAY2)
     whole = published(spark, lake, "social_event_stats")
     monkeypatch.setenv("EVENT_ID_START", "2")
     monkeypatch.setenv("EVENT_ID_END", "2")
     ranged = Settings()
     assert (ranged.event_ids.start, ranged.event_ids.end) == (2, 2)
-    result = social_analytics.run(ranged, DAY2)
+    result = social_analytics.run(ranged, lake, DAY2)
     assert result.events == 1
     assert published(spark, lake, "social_event_stats") == whole
 

@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from orchestration.cli import cli
-from orchestration.errors import InputError
-from orchestration.lake import Lake
-from orchestration.notify import OutboxNotifier
-from orchestration.query_engine import QueryStatus
-from orchestration.reports import nice_ceiling, render_usage_report
-from orchestration.workflow_runner import WorkflowFailed, run_workflow
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.local.notify import OutboxNotifier
+from orchestration.local.query_engine import QueryStatus
+from orchestration.local.workflow_runner import WorkflowFailed, run_workflow
+from orchestration.outputs.reports import nice_ceiling, render_usage_report
 from orchestration.workflows import USAGE_MONTHLY_REPORT, Backoff, DateRange
 
 # (event_id, user_id, format, event_date)
@@ -183,7 +183,7 @@ def test_bad_payloads_are_refused_before_any_query(tmp_path, payload, message):
 def test_cli_runs_the_workflow_for_a_month_and_reports_bad_input_in_one_line(tmp_path, monkeypatch):
     lake = build_usage_views(str(tmp_path / "lake"))
     monkeypatch.setenv("LAKE_ROOT", lake.root)
-    from orchestration.settings import get_settings
+    from orchestration.core.settings import get_settings
 
     get_settings.cache_clear()
     runner = CliRunner()

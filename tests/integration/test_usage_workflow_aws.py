@@ -16,7 +16,8 @@ import pytest
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from orchestration.aws.handlers import InvalidEvent, render_usage_report
+from orchestration.aws.events import InvalidEvent
+from orchestration.aws.handlers import render_usage_report
 from orchestration.aws.render import Naming, states_format, workflow_state_machine
 from orchestration.workflows import USAGE_MONTHLY_REPORT, Backoff
 

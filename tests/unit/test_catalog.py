@@ -7,8 +7,8 @@ import os
 
 import duckdb
 
-from orchestration.catalog import register_partitions
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
+from orchestration.local.catalog import register_partitions
 
 
 def _file(path: str, size: int) -> None:

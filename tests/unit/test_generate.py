@@ -6,8 +6,8 @@ import gzip
 import json
 import os
 
-from orchestration.generate import GenerateOptions, generate
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
+from orchestration.devtools.generate import GenerateOptions, generate
 from tests.digests import digest_tree
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from orchestration.generate import GenerateOptions, listing_rows
+from orchestration.devtools.generate import GenerateOptions, listing_rows
 from spark_jobs.common.contracts import LISTINGS
 from spark_jobs.common.job import check
 from spark_jobs.common.validation import accepted, validate_csv
@@ -109,9 +109,9 @@ def test_generated_scrape_has_dirt_and_is_deterministic():
 
 
 def test_listings_weekly_runs_locally(settings, lake):
-    from orchestration.generate import write_listings
+    from orchestration.devtools.generate import write_listings
+    from orchestration.local.runner import Runner
     from orchestration.pipelines import PIPELINES
-    from orchestration.runner import Runner
 
     day = dt.date(2026, 1, 5)
     opts = GenerateOptions(day, 1, 10_000, seed=3)

@@ -11,7 +11,7 @@ import pytest
 from ingestion.loader import LoadError, load
 from ingestion.replicate import replicate_customers
 from ingestion.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
-from orchestration.settings import Settings
+from orchestration.core.settings import Settings
 
 HEADER = "customer_id,client_id,is_test,segment,created_at,updated_at\n"
 

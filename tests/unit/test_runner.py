@@ -9,23 +9,24 @@ import time
 import pytest
 from rich.console import Console
 
-from orchestration.history import read_history
+from orchestration.local.history import read_history
+from orchestration.local.runner import RunError, Runner, parse_params, run_lock
 from orchestration.pipelines import Pipeline, Task
-from orchestration.runner import RunError, Runner, parse_params, run_lock
 
 PARAMS = {"date": "2026-01-10"}
 
 
-def diamond() -> Pipeline:
+def diamond(recorder: Recorder) -> Pipeline:
+    fns = recorder.tasks()
     return Pipeline(
         name="diamond",
         description="a → (b, c) → d",
         param="date",
         tasks=(
-            Task("a", "python", "a"),
-            Task("b", "python", "b", depends_on=("a",)),
-            Task("c", "python", "c", depends_on=("a",)),
-            Task("d", "python", "d", depends_on=("b", "c")),
+            Task("a", "python", fns["a"]),
+            Task("b", "python", fns["b"], depends_on=("a",)),
+            Task("c", "python", fns["c"], depends_on=("a",)),
+            Task("d", "python", fns["d"], depends_on=("b", "c")),
         ),
     )
 
@@ -63,16 +64,14 @@ class Recorder:
         return next(t for n, k, t in self.events if n == name and k == kind)
 
 
-def runner(settings, recorder, retries=0) -> Runner:
+def runner(settings, retries=0) -> Runner:
     settings = settings.model_copy(update={"task_retries": retries, "parallelism": 2})
-    return Runner(
-        settings, tasks=recorder.tasks(), console=Console(quiet=True), retry_backoff_seconds=0.01
-    )
+    return Runner(settings, console=Console(quiet=True), retry_backoff_seconds=0.01)
 
 
 def test_tasks_run_in_dependency_order_with_independent_ones_in_parallel(settings):
     rec = Recorder(pause=0.3)
-    result = runner(settings, rec).run(diamond(), PARAMS)
+    result = runner(settings).run(diamond(rec), PARAMS)
     assert result.succeeded
     assert rec.time_of("a", "end") <= min(rec.time_of("b", "start"), rec.time_of("c", "start"))
     assert max(rec.time_of("b", "end"), rec.time_of("c", "end")) <= rec.time_of("d", "start")
@@ -83,7 +82,7 @@ def test_tasks_run_in_dependency_order_with_independent_ones_in_parallel(setting
 
 def test_a_failing_task_is_retried_then_succeeds(settings, lake):
     rec = Recorder(fail={"b": 1})
-    result = runner(settings, rec, retries=1).run(diamond(), PARAMS)
+    result = runner(settings, retries=1).run(diamond(rec), PARAMS)
     assert result.succeeded
     assert rec.started().count("b") == 2
     b_records = [r for r in read_history(lake) if r["task"] == "b"]
@@ -93,7 +92,7 @@ def test_a_failing_task_is_retried_then_succeeds(settings, lake):
 
 def test_failure_blocks_downstream_and_resume_runs_only_what_is_left(settings, lake):
     rec = Recorder(fail={"c": 1})
-    first = runner(settings, rec).run(diamond(), PARAMS)
+    first = runner(settings).run(diamond(rec), PARAMS)
     assert not first.succeeded
     assert {n: r.status for n, r in first.records.items()} == {
         "a": "succeeded",
@@ -105,7 +104,7 @@ def test_failure_blocks_downstream_and_resume_runs_only_what_is_left(settings, l
         assert "RuntimeError: c broke" in log.read()
 
     rec2 = Recorder()
-    second = runner(settings, rec2).run(diamond(), PARAMS, resume=True)
+    second = runner(settings).run(diamond(rec2), PARAMS, resume=True)
     assert second.succeeded
     assert sorted(rec2.started()) == ["c", "d"]
     assert {n: r.status for n, r in second.records.items()} == {
@@ -117,7 +116,7 @@ def test_failure_blocks_downstream_and_resume_runs_only_what_is_left(settings, l
 
 
 def test_input_errors_are_not_retried(settings):
-    from orchestration.errors import InputError
+    from orchestration.core.errors import InputError
 
     calls = []
 
@@ -125,11 +124,9 @@ def test_input_errors_are_not_retried(settings):
         calls.append(1)
         raise InputError("no raw data at /x")
 
-    pipeline = Pipeline("p", "", "date", (Task("a", "python", "missing"),))
+    pipeline = Pipeline("p", "", "date", (Task("a", "python", missing),))
     settings = settings.model_copy(update={"task_retries": 3})
-    result = Runner(settings, tasks={"missing": missing}, console=Console(quiet=True)).run(
-        pipeline, PARAMS
-    )
+    result = Runner(settings, console=Console(quiet=True)).run(pipeline, PARAMS)
     assert (result.records["a"].status, result.records["a"].error, len(calls)) == (
         "failed",
         "InputError: no raw data at /x",
@@ -138,7 +135,7 @@ def test_input_errors_are_not_retried(settings):
 
 
 def test_history_records_rows_and_times(settings, lake):
-    runner(settings, Recorder()).run(diamond(), PARAMS)
+    runner(settings).run(diamond(Recorder()), PARAMS)
     records = read_history(lake)
     assert sorted(r["task"] for r in records) == ["a", "b", "c", "d"]
     for r in records:
@@ -179,6 +176,6 @@ def test_stale_lock_of_a_dead_process_is_reclaimed(lake):
     ],
 )
 def test_bad_parameters_are_clear_errors(param, value, message):
-    pipeline = Pipeline("p", "", param, (Task("a", "python", "a"),))
+    pipeline = Pipeline("p", "", param, (Task("a", "python", lambda ctx: {}),))
     with pytest.raises(RunError, match=message):
         parse_params(pipeline, value)

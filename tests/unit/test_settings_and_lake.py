@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 
 
 def test_settings_defaults_are_local(monkeypatch):

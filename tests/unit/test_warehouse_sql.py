@@ -3,7 +3,7 @@ every warehouse shares (executed for real on DuckDB and PostgreSQL in test_loade
 
 from __future__ import annotations
 
-from ingestion.loader import CUSTOMERS
+from ingestion.tables import CUSTOMERS
 from ingestion.warehouse import (
     merge_statements,
     redshift_copy_sql,

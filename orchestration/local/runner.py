@@ -8,26 +8,26 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from orchestration.errors import InputError
-from orchestration.history import TaskRecord, append_record, load_state, run_key, save_state
-from orchestration.lake import Lake
-from orchestration.pipelines import Pipeline, Task
-from orchestration.settings import Settings
-from orchestration.tasks import TASKS, Metrics, TaskContext
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
+from orchestration.local.context import TaskContext
+from orchestration.local.history import TaskRecord, append_record, load_state, run_key, save_state
 
-TaskFn = Callable[[TaskContext], Metrics]
+if TYPE_CHECKING:
+    # The runner executes whatever pipeline it is given; it depends on no declaration.
+    from orchestration.pipelines import Pipeline, Task
 
 
-class RunError(RuntimeError):
+class RunError(InputError):
     """A run that could not start or did not finish; the message says what to do."""
 
 
@@ -109,18 +109,16 @@ def _lock_is_stale(path: str) -> bool:
 
 
 class Runner:
-    """Executes pipelines locally. `tasks` maps a task's `run` name to its function."""
+    """Executes pipelines locally: each task's function, given the one `Lake` built here."""
 
     def __init__(
         self,
         settings: Settings,
-        tasks: Mapping[str, TaskFn] = TASKS,
         console: Console | None = None,
         retry_backoff_seconds: float = 2.0,
     ) -> None:
         self.settings = settings
         self.lake = Lake.from_settings(settings)
-        self.tasks = tasks
         self.console = console or Console(stderr=True)
         self.retry_backoff_seconds = retry_backoff_seconds
 
@@ -208,7 +206,7 @@ class Runner:
         os.makedirs(log_dir, exist_ok=True)
         log_path = os.path.join(log_dir, f"{task.name}.log")
         retries = self.settings.task_retries if task.retries is None else task.retries
-        fn = self.tasks[task.run]
+        fn = task.run
         ctx = TaskContext(self.settings, self.lake, dict(params), log_path, task.shard)
         attempt = 0
         while True:
@@ -219,7 +217,8 @@ class Runner:
                 status, error, retryable = "succeeded", None, False
             except Exception as exc:  # a task failure is recorded, never crashes the runner
                 metrics, status = {}, "failed"
-                retryable = not isinstance(exc, InputError)
+                # A bad input fails the same way again; anything else may pass on a retry.
+                retryable = getattr(exc, "retryable", True)
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
                 with open(log_path, "a", encoding="utf-8") as log:
                     log.write(f"attempt {attempt} failed\n{traceback.format_exc()}\n")

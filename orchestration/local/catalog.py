@@ -6,7 +6,7 @@ import os
 
 import duckdb
 
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 CURATED_TABLES = ("notification_attempts", "notification_receipts", "experiences", "dim_customer")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-from orchestration.lake import Lake, split_s3_uri
-from orchestration.reports import PALETTE, nice_ceiling
+from orchestration.core.lake import Lake, split_s3_uri
+from orchestration.outputs.reports import PALETTE, nice_ceiling
 
 SCHEMA_VERSION = 1
 # dimension of the statistics rows → its list in the document

@@ -6,7 +6,7 @@ import os
 
 import duckdb
 
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 # Model → its grain, which is also the row order of the file (byte-identical reruns).
 FINANCE_EXPORTS: dict[str, tuple[str, ...]] = {

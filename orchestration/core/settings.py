@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestration.shards import IdRange, Shard
+from orchestration.core.shards import IdRange, Shard
 
 Target = Literal["local", "athena", "redshift", "postgres"]
 
@@ -32,7 +32,15 @@ class Settings(BaseSettings):
     code_bucket: str | None = Field(default=None, validation_alias="CODE_BUCKET")
     # Reports are sent to this SNS topic; without one they go to the local outbox folder.
     report_topic_arn: str | None = Field(default=None, validation_alias="REPORT_TOPIC_ARN")
+    # What the Lambda handlers submit to (set by the stack on each function that needs them).
+    batch_job_queue: str | None = Field(default=None, validation_alias="BATCH_JOB_QUEUE")
+    batch_job_definition: str | None = Field(default=None, validation_alias="BATCH_JOB_DEFINITION")
+    emr_service_role: str | None = Field(default=None, validation_alias="EMR_SERVICE_ROLE")
+    emr_job_flow_role: str | None = Field(default=None, validation_alias="EMR_JOB_FLOW_ROLE")
+    emr_log_uri: str | None = Field(default=None, validation_alias="EMR_LOG_URI")
+    state_machine_arn: str | None = Field(default=None, validation_alias="STATE_MACHINE_ARN")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
+    spark_driver_memory: str = Field(default="2g", validation_alias="SPARK_DRIVER_MEMORY")
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
     )
@@ -52,6 +60,8 @@ class Settings(BaseSettings):
     event_id_end: int | None = Field(default=None, ge=0, validation_alias="EVENT_ID_END")
     brand_id_start: int | None = Field(default=None, ge=0, validation_alias="BRAND_ID_START")
     brand_id_end: int | None = Field(default=None, ge=0, validation_alias="BRAND_ID_END")
+    # ANALYTICS_DEBUG=1: the CLI shows the traceback of any failure, a user's mistake included.
+    debug: bool = Field(default=False, validation_alias="ANALYTICS_DEBUG")
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> Settings:
@@ -64,6 +74,11 @@ class Settings(BaseSettings):
         IdRange(self.event_id_start, self.event_id_end)
         IdRange(self.brand_id_start, self.brand_id_end)
         return self
+
+    @field_validator("debug", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return value or False
 
     @field_validator("lake_root")
     @classmethod

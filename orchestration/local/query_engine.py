@@ -14,7 +14,7 @@ from typing import Literal
 
 import duckdb
 
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 QueryState = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 

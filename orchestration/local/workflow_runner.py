@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from orchestration.lake import Lake, staging_dir_for, swap_in
-from orchestration.notify import Notification, Notifier
-from orchestration.query_engine import LocalQueryEngine, QueryStatus
-from orchestration.reports import RENDERERS
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
+from orchestration.core.publishing import staging_dir_for, swap_in
+from orchestration.local.notify import Notification, Notifier
+from orchestration.local.query_engine import LocalQueryEngine, QueryStatus
+from orchestration.outputs.reports import RENDERERS
 from orchestration.workflows import QUERY_FAILED_STATES, QueryReportWorkflow, parse_payload
 
 
@@ -77,7 +79,7 @@ def run_workflow(
     console = console or Console(stderr=True)
     request = parse_payload(payload)  # InputError: the one-line message for a bad payload
     if not lake.is_local:
-        raise WorkflowFailed(
+        raise InputError(
             f"on AWS, {workflow.name} runs as its Step Functions state machine "
             "(see `analytics aws render`); the local runner needs a local LAKE_ROOT"
         )

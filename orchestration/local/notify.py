@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 
 SNS_SUBJECT_MAX = 100  # SNS refuses longer subjects
 

@@ -20,12 +20,12 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.lake import Lake
-from orchestration.settings import Settings
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
 
 if TYPE_CHECKING:
+    from orchestration.local.runner import Runner, RunResult
     from orchestration.pipelines import Pipeline
-    from orchestration.runner import Runner, RunResult
 
 BENCH_START = dt.date(2026, 1, 1)
 # The warm-up: WARMUP_RUNS runs of one day of at most WARMUP_SCALE attempts before anything is
@@ -193,7 +193,7 @@ def duckdb_stick(
 
 def _dataset(root: str, scale: int, days: int, seed: int, console: Console) -> str:
     """The generated raw and incoming files of these parameters (generated once, then cached)."""
-    from orchestration.generate import GenerateOptions, generate
+    from orchestration.devtools.generate import GenerateOptions, generate
 
     dataset = os.path.abspath(os.path.join(root, f"scale={scale}-days={days}-seed={seed}"))
     marker = os.path.join(dataset, "raw", ".complete")
@@ -294,9 +294,9 @@ def run_bench(
 ) -> dict:
     """Generate or reuse the dataset, process the history, then time the last day stage by stage
     (`repeat` times, alternating with day 1 alone; the median runs count)."""
-    from orchestration.history import load_state
+    from orchestration.local.history import load_state
+    from orchestration.local.runner import Runner
     from orchestration.pipelines import ACE_DAILY, ACE_MONTHLY
-    from orchestration.runner import Runner
     from spark_jobs.common.session import get_spark
 
     dataset = _dataset(root, scale, days, seed, console)

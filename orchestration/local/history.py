@@ -10,7 +10,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestration.lake import Lake
+from orchestration.core.lake import Lake
 
 _write_lock = threading.Lock()
 

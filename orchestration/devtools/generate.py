@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from orchestration.lake import Lake, staging_dir_for, swap_in
+from orchestration.core.lake import Lake
+from orchestration.core.publishing import staging_dir_for, swap_in
 
 OUTCOMES = ("appointment_reminder", "payment_due", "delivery_update", "survey", "marketing")
 PART_BYTES = "32MB"  # compressed size of one raw part file

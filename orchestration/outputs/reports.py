@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from orchestration.errors import InputError
+from orchestration.core.errors import InputError
 from orchestration.workflows import DateRange
 
 RESULT_COLUMNS = ["event_date", "format", "views", "unique_users"]

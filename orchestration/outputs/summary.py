@@ -9,7 +9,8 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.lake import Lake
+from orchestration.core.errors import InputError
+from orchestration.core.lake import Lake
 
 
 def ace_units(lake: Lake) -> list[tuple]:
@@ -40,9 +41,7 @@ def quarantine_by_reason(lake: Lake) -> list[tuple]:
 
 def print_summary(lake: Lake, console: Console) -> None:
     if not os.path.exists(lake.analytics_db):
-        raise FileNotFoundError(
-            f"no analytics database at {lake.analytics_db}: run a pipeline first"
-        )
+        raise InputError(f"no analytics database at {lake.analytics_db}: run a pipeline first")
     units = Table(title="ACE units per client and billing month")
     units.add_column("client")
     units.add_column("month")

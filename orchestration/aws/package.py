@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.errors import InputError
+from orchestration.core.errors import InputError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ingestion", "orchestration", "spark_jobs")
 # What the handlers import beyond the standard library (Lambda provides boto3).
 LAMBDA_DISTRIBUTIONS = (

@@ -1,0 +1,1 @@
+"""Tools for developers, never imported by the platform: the data generator and the benchmark."""
