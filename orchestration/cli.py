@@ -498,7 +498,7 @@ def main() -> None:
     except InputError as err:  # the user's mistake: what was wrong and how to fix it
         if _debug():
             raise
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {err}", soft_wrap=True)
         sys.exit(2)
     except Exception as err:  # not the user's mistake: say where to find out what happened
         if _debug():
@@ -508,7 +508,8 @@ def main() -> None:
         summary = f"{type(err).__name__}: {err}".splitlines()[0][:300]
         console.print(
             f"[red]internal error in {command}:[/] {summary} (log: {log}; "
-            "ANALYTICS_DEBUG=1 shows the traceback)"
+            "ANALYTICS_DEBUG=1 shows the traceback)",
+            soft_wrap=True,
         )
         sys.exit(1)
 

@@ -478,6 +478,31 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path, args):
     assert not os.path.exists(tmp_path / "lake" / "lake")  # nothing was processed
 
 
+def test_an_internal_failure_is_not_reported_as_a_mistake_and_keeps_its_traceback(tmp_path):
+    """A failure that is not the user's mistake (here: a damaged analytics database) names the
+    command and the log holding its traceback; ANALYTICS_DEBUG=1 prints the traceback."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "analytics.duckdb").write_bytes(b"not a database" * 300)
+    env = {**os.environ, "LAKE_ROOT": str(lake)}
+    env.pop("ANALYTICS_DEBUG", None)
+    command = [sys.executable, "-m", "orchestration.cli", "summary"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(lines) == 1 and lines[0].startswith("internal error in analytics summary: ")
+    assert "not a valid DuckDB database file" in lines[0]
+    log = lines[0].split("(log: ", 1)[1].split(";", 1)[0]
+    assert log.startswith(str(lake / "_runs" / "logs" / "cli"))
+    with open(log, encoding="utf-8") as handle:
+        assert handle.read().startswith("Traceback (most recent call last):")
+
+    debug = subprocess.run(
+        command, capture_output=True, text=True, env={**env, "ANALYTICS_DEBUG": "1"}, timeout=120
+    )
+    assert debug.returncode == 1 and "Traceback (most recent call last):" in debug.stderr
+
+
 # --- the Spark jobs' own entry points (what EMR steps and Batch jobs spark-submit) -------------
 
 SPARK_JOBS = [

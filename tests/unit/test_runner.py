@@ -179,3 +179,25 @@ def test_bad_parameters_are_clear_errors(param, value, message):
     pipeline = Pipeline("p", "", param, (Task("a", "python", lambda ctx: {}),))
     with pytest.raises(RunError, match=message):
         parse_params(pipeline, value)
+
+
+def test_an_unreachable_warehouse_is_a_one_line_error_that_is_retried(settings):
+    from ingestion.warehouse import WarehouseUnavailable
+
+    calls = []
+
+    def down_then_up(ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            raise WarehouseUnavailable("postgres:u@db:5432/x: cannot connect: refused")
+        return {}
+
+    pipeline = Pipeline("p", "", "date", (Task("a", "python", down_then_up),))
+    settings = settings.model_copy(update={"task_retries": 1})
+    runner = Runner(settings, console=Console(quiet=True), retry_backoff_seconds=0.01)
+    result = runner.run(pipeline, PARAMS)
+    assert (result.records["a"].status, result.records["a"].attempt, len(calls)) == (
+        "succeeded",
+        2,
+        2,
+    )
