@@ -14,7 +14,7 @@ DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
 
-.PHONY: setup demo test bench lint format lock clean postgres chromium synth
+.PHONY: setup demo test bench lint format lock clean postgres chromium synth spark-jars
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+# Hadoop's S3A connector for Spark on an s3:// lake, resolved from Maven Central into the jar cache
+# (~/.cache/analytics-platform/ivy, once per machine; a folder lake never loads it).
+spark-jars: setup
+	$(BIN)/python -c 'from orchestration.core.settings import Settings; from spark_jobs.common.session import prefetch_s3a_jars as p; print("\n".join(p(Settings())))'
 
 # A local PostgreSQL for the warehouse tests (apt-get + service; needs root or sudo).
 postgres:

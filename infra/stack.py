@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
@@ -27,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.glue_tables import TABLES, USAGE_EVENTS, GlueTable, projection_parameters
-from orchestration.aws.render import Naming, render_all, render_workflows
+from orchestration.aws.render import Naming, render_all, render_spark_application, render_workflows
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
@@ -128,6 +129,7 @@ class AnalyticsStack(cdk.Stack):
         self._athena()
         self._firehose()
         self._emr_roles()
+        self._spark_runtime()
         self.values = self._placeholder_values()
         self._batch()
         self._lambdas(lambda_zip)
@@ -381,9 +383,42 @@ class AnalyticsStack(cdk.Stack):
         self.lake_bucket.grant_read_write(self.emr_instance_role)
         self.code_bucket.grant_read(self.emr_instance_role)
         self.log_bucket.grant_write(self.emr_instance_role, "emr/*")
+        self.pii_salt.grant_read(self.emr_instance_role)
         self.emr_instance_profile = iam.CfnInstanceProfile(
             self, "EmrInstanceProfile", roles=[self.emr_instance_role.role_name]
         )
+
+    # Where the Spark tasks write: their curated and quarantined days, their scratch copies and
+    # the social documents; they read the raw zone and the curated tables they join.
+    SPARK_WRITES = ("lake/*", "quarantine/*", "_scratch/*", "exports/social/*")
+    SPARK_READS = ("raw/*",)
+
+    def _spark_runtime(self) -> None:
+        """The EMR Serverless application every Spark task runs on, and the role its job runs
+        assume: the lake prefixes the jobs use, the published code, the salt, their logs."""
+        properties = render_spark_application(self.naming)
+        self.spark_application = emrserverless.CfnApplication(
+            self,
+            "SparkApplication",
+            release_label=properties["ReleaseLabel"],
+            type=properties["Type"],
+        )
+        for key, value in properties.items():
+            if key not in ("ReleaseLabel", "Type"):
+                self.spark_application.add_property_override(key, value)
+        self.spark_job_role = iam.Role(
+            self,
+            "SparkJobRole",
+            assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com"),
+            description="EMR Serverless job runs of the Spark tasks",
+        )
+        for prefix in self.SPARK_WRITES:
+            self.lake_bucket.grant_read_write(self.spark_job_role, prefix)
+        for prefix in self.SPARK_READS:
+            self.lake_bucket.grant_read(self.spark_job_role, prefix)
+        self.code_bucket.grant_read(self.spark_job_role, "analytics/*")
+        self.log_bucket.grant_write(self.spark_job_role, "emr-serverless/*")
+        self.pii_salt.grant_read(self.spark_job_role)
 
     def _batch(self) -> None:
         self.vpc = ec2.Vpc(
@@ -522,6 +557,8 @@ class AnalyticsStack(cdk.Stack):
             "LogBucket": self.log_bucket.bucket_name,
             "EmrServiceRole": self.emr_service_role.role_name,
             "EmrJobFlowRole": self.emr_instance_profile.ref,
+            "SparkApplication": self.spark_application.attr_application_id,
+            "SparkJobRole": self.spark_job_role.role_arn,
             # Batch accepts a secret's name in `valueFrom` (same account and region).
             "PiiSaltSecret": self.pii_salt_name,
             "WarehouseUrlSecret": self.warehouse_url_name,
@@ -560,6 +597,8 @@ class AnalyticsStack(cdk.Stack):
             "start_workflow": {},
             "launch_emr": {
                 "CODE_BUCKET": self.code_bucket.bucket_name,
+                "LAKE_BUCKET": self.lake_bucket.bucket_name,
+                "PII_SALT_SECRET_ID": self.pii_salt_name,
                 "EMR_SERVICE_ROLE": self.emr_service_role.role_name,
                 "EMR_JOB_FLOW_ROLE": self.emr_instance_profile.ref,
                 "EMR_LOG_URI": f"s3://{self.log_bucket.bucket_name}/emr/",
@@ -711,11 +750,34 @@ class AnalyticsStack(cdk.Stack):
                 resources=[self._arn("batch", "job/*")],
             )
         )
-        # submitJob.sync waits through this managed rule.
+        # submitJob.sync (startJobRun.sync) waits through this managed rule.
+        rules = ["StepFunctionsGetEventsForBatchJobsRule"]
+        if _runs_spark_jobs(rendered):
+            rules.append("StepFunctionsGetEventsForEMRServerlessJobRule")
+            self._spark_state_machine_policy(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[self._arn("events", "rule/StepFunctionsGetEventsForBatchJobsRule")],
+                resources=[self._arn("events", f"rule/{rule}") for rule in rules],
+            )
+        )
+
+    def _spark_state_machine_policy(self, role: iam.Role) -> None:
+        application = self.spark_application.attr_arn
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["emr-serverless:StartJobRun"], resources=[application])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+                resources=[cdk.Fn.join("", [application, "/jobruns/*"])],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.spark_job_role.role_arn],
+                conditions={"StringLike": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
             )
         )
 
@@ -796,6 +858,11 @@ class AnalyticsStack(cdk.Stack):
             ),
         )
         rule.add_target(targets.SnsTopic(self.topic))
+
+
+def _runs_spark_jobs(rendered: dict[str, Any]) -> bool:
+    text = json.dumps(rendered.get("state_machine", {}))
+    return "emr-serverless:startJobRun" in text
 
 
 def _camel(name: str) -> str:

@@ -31,6 +31,20 @@ def spark():
     yield session
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """The emulated account (DESIGN §8.1): a moto server on localhost, for what runs in another
+    process (spark-submit, the CLI, dbt) and reaches it through AWS_ENDPOINT_URL. Tests share
+    it; each creates the buckets and secrets it uses under names of its own."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://analytics:analytics@localhost:5432/analytics"
 )

@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from orchestration.aws import spark_runtime
 from orchestration.core.errors import InputError
 from orchestration.workflows import DateRange
 
@@ -159,12 +161,14 @@ class EmrStep(BaseModel):
     name: str | None = None
 
 
-EMR_RELEASE = "emr-7.5.0"
+EMR_RELEASE = spark_runtime.RELEASE
 EMR_IDLE_TIMEOUT_SECONDS = 3600
+# The EMR v2 managed policies (AmazonEMRServicePolicy_v2) act only on resources with this tag.
+EMR_MANAGED_POLICY_TAG = {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}
 
 
 class EmrInstances(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     master_type: str = Field(default="m5.xlarge", alias="masterType")
     core_type: str = Field(default="m5.xlarge", alias="coreType")
     core_count: int = Field(default=2, ge=0, le=100, alias="coreCount")
@@ -174,7 +178,7 @@ class EmrLaunchEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = Field(min_length=1, max_length=256)
     release_label: str = Field(
-        default=EMR_RELEASE, alias="releaseLabel", pattern=r"^emr-\d+\.\d+\.\d+$"
+        default=EMR_RELEASE, alias="releaseLabel", pattern=r"^emr-(spark-)?\d+\.\d+\.\d+$"
     )
     steps: list[EmrStep] = Field(min_length=1)
     instances: EmrInstances = Field(default_factory=EmrInstances)
@@ -186,8 +190,29 @@ class EmrLaunchEvent(BaseModel):
     )
 
 
-def emr_step(step: EmrStep, code_bucket: str, action_on_failure: str) -> dict[str, Any]:
-    """A step that spark-submits one project job from the code bucket (code zip on the path)."""
+@dataclass(frozen=True)
+class EmrEnvironment:
+    """Where a cluster's steps find the code, the lake and the salt, and the roles it runs as."""
+
+    code_bucket: str
+    lake_bucket: str
+    salt_secret: str
+    region: str
+    service_role: str
+    job_flow_role: str
+    log_uri: str | None = None
+
+
+def emr_step(
+    step: EmrStep, env: EmrEnvironment, action_on_failure: str, vcpus: int, memory_mib: int
+) -> dict[str, Any]:
+    """A step that spark-submits one project job (`jobs/<job>.py` of the bundle) in cluster
+    mode, with the packed Python environment, the code zip and the job's settings (YARN's
+    driver and executor environment)."""
+    environment = spark_runtime.task_environment(env.lake_bucket, env.salt_secret, env.region)
+    conf = spark_runtime.submit_conf(
+        env.code_bucket, environment, spark_runtime.YARN_DRIVER_ENV, vcpus, memory_mib
+    )
     return {
         "Name": step.name or step.job,
         "ActionOnFailure": action_on_failure,
@@ -197,55 +222,73 @@ def emr_step(step: EmrStep, code_bucket: str, action_on_failure: str) -> dict[st
                 "spark-submit",
                 "--deploy-mode",
                 "cluster",
-                "--py-files",
-                f"s3://{code_bucket}/analytics/analytics.zip",
-                f"s3://{code_bucket}/analytics/jobs/{step.job}.py",
+                *spark_runtime.submit_args(conf),
+                spark_runtime.code_uri(env.code_bucket, f"jobs/{step.job}.py"),
                 *step.args,
             ],
         },
     }
 
 
-def run_job_flow_request(event: EmrLaunchEvent, env: dict[str, str]) -> dict[str, Any]:
-    code_bucket = env["CODE_BUCKET"]
+def cluster_request(
+    name: str,
+    env: EmrEnvironment,
+    instances: EmrInstances,
+    idle_timeout_seconds: int = EMR_IDLE_TIMEOUT_SECONDS,
+    release_label: str = EMR_RELEASE,
+) -> dict[str, Any]:
+    """The one cluster specification (a RunJobFlow request without steps), launched by the
+    launch_emr Lambda and by the listings state machine's createCluster.sync alike: the
+    runtime's release, on-demand primary and core groups, auto-termination when idle, and the
+    tag the v2 managed policies require."""
+    groups = [
+        {
+            "Name": "primary",
+            "InstanceRole": "MASTER",
+            "InstanceType": instances.master_type,
+            "InstanceCount": 1,
+        }
+    ]
+    if instances.core_count:
+        groups.append(
+            {
+                "Name": "core",
+                "InstanceRole": "CORE",
+                "InstanceType": instances.core_type,
+                "InstanceCount": instances.core_count,
+            }
+        )
     request: dict[str, Any] = {
-        "Name": event.name,
-        "ReleaseLabel": event.release_label,
+        "Name": name,
+        "ReleaseLabel": release_label,
         "Applications": [{"Name": "Spark"}],
         "Instances": {
-            "InstanceGroups": [
-                {
-                    "Name": "primary",
-                    "InstanceRole": "MASTER",
-                    "InstanceType": event.instances.master_type,
-                    "InstanceCount": 1,
-                },
-                *(
-                    [
-                        {
-                            "Name": "core",
-                            "InstanceRole": "CORE",
-                            "InstanceType": event.instances.core_type,
-                            "InstanceCount": event.instances.core_count,
-                        }
-                    ]
-                    if event.instances.core_count
-                    else []
-                ),
-            ],
+            "InstanceGroups": groups,
             # Ephemeral: the cluster ends when its steps are done.
             "KeepJobFlowAliveWhenNoSteps": False,
             "TerminationProtected": False,
         },
-        "Steps": [emr_step(s, code_bucket, event.action_on_failure) for s in event.steps],
-        "AutoTerminationPolicy": {"IdleTimeout": event.idle_timeout_seconds},
-        "ServiceRole": env["EMR_SERVICE_ROLE"],
-        "JobFlowRole": env["EMR_JOB_FLOW_ROLE"],
+        "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds},
+        "ServiceRole": env.service_role,
+        "JobFlowRole": env.job_flow_role,
         "VisibleToAllUsers": True,
-        "Tags": [{"Key": "project", "Value": "analytics"}],
+        "Tags": [{"Key": "project", "Value": "analytics"}, EMR_MANAGED_POLICY_TAG],
     }
-    if env.get("EMR_LOG_URI"):
-        request["LogUri"] = env["EMR_LOG_URI"]
+    if env.log_uri:
+        request["LogUri"] = env.log_uri
+    return request
+
+
+def run_job_flow_request(
+    event: EmrLaunchEvent, env: EmrEnvironment, vcpus: int = 2, memory_mib: int = 8192
+) -> dict[str, Any]:
+    """The launch_emr Lambda's RunJobFlow: the cluster specification with the event's steps."""
+    request = cluster_request(
+        event.name, env, event.instances, event.idle_timeout_seconds, event.release_label
+    )
+    request["Steps"] = [
+        emr_step(s, env, event.action_on_failure, vcpus, memory_mib) for s in event.steps
+    ]
     return request
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestration.aws.events import (
     BatchJobsEvent,
+    EmrEnvironment,
     EmrLaunchEvent,
     InvalidEvent,
     ReportRequest,
@@ -106,12 +107,27 @@ def spark_job_names() -> list[str]:
 def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
     """RunJobFlow for an ephemeral cluster whose steps spark-submit project jobs.
 
-    Environment: CODE_BUCKET, EMR_SERVICE_ROLE, EMR_JOB_FLOW_ROLE, EMR_LOG_URI (optional).
+    Environment: CODE_BUCKET, LAKE_BUCKET, PII_SALT_SECRET_ID (what the steps are given),
+    EMR_SERVICE_ROLE, EMR_JOB_FLOW_ROLE, EMR_LOG_URI (optional).
     """
     settings = Settings()
-    roles = _required(settings, "code_bucket", "emr_service_role", "emr_job_flow_role")
-    env = {key.upper(): value for key, value in roles.items()}
-    env["EMR_LOG_URI"] = settings.emr_log_uri or ""
+    needed = _required(
+        settings,
+        "code_bucket",
+        "lake_bucket",
+        "pii_salt_secret_id",
+        "emr_service_role",
+        "emr_job_flow_role",
+    )
+    env = EmrEnvironment(
+        code_bucket=needed["code_bucket"],
+        lake_bucket=needed["lake_bucket"],
+        salt_secret=needed["pii_salt_secret_id"],
+        region=settings.aws_region,
+        service_role=needed["emr_service_role"],
+        job_flow_role=needed["emr_job_flow_role"],
+        log_uri=settings.emr_log_uri,
+    )
     if isinstance(event, dict) and "scheduledTime" in event:
         # A schedule sends {"launch": {...}, "scheduledTime", "offset", "param"}: the steps'
         # `{date}` (or `{month}`) becomes the value of the run.

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
+from orchestration.aws import spark_runtime
 from orchestration.aws.events import (
-    EMR_IDLE_TIMEOUT_SECONDS,
     EMR_RELEASE,
     BatchJobsEvent,
+    EmrEnvironment,
     EmrInstances,
     EmrLaunchEvent,
     EmrStep,
+    cluster_request,
     emr_step,
 )
 from orchestration.core.lake import Lake
+from orchestration.core.shards import Shard
 from orchestration.pipelines import PIPELINES, Pipeline, Task
 from orchestration.workflows import (
     PAYLOAD_FIELDS,
@@ -45,6 +48,24 @@ SUBMIT_RETRY = {
     "MaxAttempts": 3,
     "BackoffRate": 2.0,
 }
+# A job run that could not start (throttled, the application busy) is started again; a job run
+# that failed is not: the runner inside already retried the task.
+START_JOB_RUN_RETRY = {
+    "ErrorEquals": ["EmrServerless.ThrottlingException", "EmrServerless.InternalServerException"],
+    "IntervalSeconds": 30,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+}
+# What a deployed stack's placeholders stand for, where the cluster and the jobs need them.
+DEPLOYED = EmrEnvironment(
+    code_bucket="${CodeBucket}",
+    lake_bucket="${LakeBucket}",
+    salt_secret="${PiiSaltSecret}",
+    region="${Region}",
+    service_role="${EmrServiceRole}",
+    job_flow_role="${EmrJobFlowRole}",
+    log_uri="s3://${LogBucket}/emr/",
+)
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,74 @@ def _batch_state(pipeline: Pipeline, task: Task, naming: Naming, next_state: str
     return {**state, **({"Next": next_state} if next_state else {"End": True})}
 
 
+def _job_run(
+    pipeline: Pipeline, task: Task, naming: Naming, shard: Shard | None, next_state: str | None
+) -> dict[str, Any]:
+    """An EMR Serverless job run of one Spark task (one shard of it): the bundle's entry point
+    given the task and the execution's parameter, the task's settings in the environment."""
+    environment = spark_runtime.task_environment(
+        DEPLOYED.lake_bucket, DEPLOYED.salt_secret, DEPLOYED.region, shard, task.retries
+    )
+    conf = spark_runtime.submit_conf(
+        DEPLOYED.code_bucket,
+        environment,
+        spark_runtime.SERVERLESS_DRIVER_ENV,
+        task.vcpus,
+        task.memory_mib,
+    )
+    arguments = spark_runtime.entry_point_arguments(pipeline.name, task.name, pipeline.param, "")
+    name = naming.of(pipeline.name, task.name, *([str(shard.current)] if shard else []))
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::emr-serverless:startJobRun.sync",
+        "Parameters": {
+            "ApplicationId": "${SparkApplication}",
+            "ExecutionRoleArn": "${SparkJobRole}",
+            "Name": name,
+            "ClientToken.$": "States.UUID()",
+            "ExecutionTimeoutMinutes": task.timeout_minutes,
+            "JobDriver": {
+                "SparkSubmit": {
+                    "EntryPoint": spark_runtime.code_uri(
+                        DEPLOYED.code_bucket, spark_runtime.ENTRY_POINT
+                    ),
+                    "EntryPointArguments.$": _args_with_param(arguments[:-1], pipeline.param),
+                    "SparkSubmitParameters": spark_runtime.submit_parameters(conf),
+                }
+            },
+            "ConfigurationOverrides": {
+                "MonitoringConfiguration": {
+                    "S3MonitoringConfiguration": {"LogUri": "s3://${LogBucket}/emr-serverless/"}
+                }
+            },
+            "Tags": {"project": "analytics", "pipeline": pipeline.name, "task": task.name},
+        },
+        "ResultPath": None,
+        "Retry": [START_JOB_RUN_RETRY],
+    }
+    return {**state, **({"Next": next_state} if next_state else {"End": True})}
+
+
+def _task_state(pipeline: Pipeline, task: Task, naming: Naming, next_state: str | None) -> dict:
+    """How a task runs in the state machine: a Spark task as EMR Serverless job runs (one per
+    shard, in parallel), any other as an AWS Batch job."""
+    if task.kind != "spark":
+        return _batch_state(pipeline, task, naming, next_state)
+    if task.shards == 1:
+        return _job_run(pipeline, task, naming, None, next_state)
+    branches = [
+        {
+            "StartAt": f"{task.name}_{shard.current}",
+            "States": {
+                f"{task.name}_{shard.current}": _job_run(pipeline, task, naming, shard, None)
+            },
+        }
+        for shard in Shard.all_of(task.shards)
+    ]
+    state = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+    return {**state, **({"Next": next_state} if next_state else {"End": True})}
+
+
 def batch_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
     """Levels run one after the other; the tasks of a level run in parallel (a Parallel state).
     Any failure is caught and ends the execution in a Fail state naming the cause."""
@@ -175,14 +264,14 @@ def batch_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
         following = names[i + 1] if i + 1 < len(levels) else "succeeded"
         if len(level) == 1:
             states[names[i]] = {
-                **_batch_state(pipeline, level[0], naming, following),
+                **_task_state(pipeline, level[0], naming, following),
                 "Catch": catch,
             }
             continue
         states[names[i]] = {
             "Type": "Parallel",
             "Branches": [
-                {"StartAt": t.name, "States": {t.name: _batch_state(pipeline, t, naming, None)}}
+                {"StartAt": t.name, "States": {t.name: _task_state(pipeline, t, naming, None)}}
                 for t in level
             ],
             "ResultPath": None,
@@ -190,7 +279,10 @@ def batch_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
             "Catch": catch,
         }
     return _state_machine(
-        pipeline, names[0], states, "a task failed; see the execution history and its Batch log"
+        pipeline,
+        names[0],
+        states,
+        "a task failed; see the execution history and its Batch or EMR Serverless log",
     )
 
 
@@ -198,35 +290,14 @@ def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
     """Create an ephemeral cluster, run the steps in order, terminate it; a failed step is caught
     and the cluster terminated before the execution fails."""
     order = list(TopologicalSorter(pipeline.graph()).static_order())
-    instances = EmrInstances()  # the same defaults as a cluster launched by launch_emr
+    # The same cluster as launch_emr launches, kept alive between the steps added one by one.
+    cluster = cluster_request(naming.of(pipeline.name), DEPLOYED, EmrInstances())
+    cluster["Instances"]["KeepJobFlowAliveWhenNoSteps"] = True
     states: dict[str, Any] = {
         "create_cluster": {
             "Type": "Task",
             "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
-            "Parameters": {
-                "Name": naming.of(pipeline.name),
-                "ReleaseLabel": EMR_RELEASE,
-                "Applications": [{"Name": "Spark"}],
-                "ServiceRole": "${EmrServiceRole}",
-                "JobFlowRole": "${EmrJobFlowRole}",
-                "LogUri": "s3://${LogBucket}/emr/",
-                "Instances": {
-                    "KeepJobFlowAliveWhenNoSteps": True,
-                    "InstanceFleets": [
-                        {
-                            "InstanceFleetType": "MASTER",
-                            "TargetOnDemandCapacity": 1,
-                            "InstanceTypeConfigs": [{"InstanceType": instances.master_type}],
-                        },
-                        {
-                            "InstanceFleetType": "CORE",
-                            "TargetOnDemandCapacity": instances.core_count,
-                            "InstanceTypeConfigs": [{"InstanceType": instances.core_type}],
-                        },
-                    ],
-                },
-                "AutoTerminationPolicy": {"IdleTimeout": EMR_IDLE_TIMEOUT_SECONDS},
-            },
+            "Parameters": cluster,
             "ResultSelector": {"ClusterId.$": "$.ClusterId"},
             "ResultPath": "$.cluster",
             "Next": order[0],
@@ -234,10 +305,13 @@ def emr_state_machine(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
         }
     }
     for i, name in enumerate(order):
+        task = pipeline.task(name)
         step = emr_step(
             EmrStep(job=name, args=[f"--{pipeline.param}"]),
-            naming.code_bucket,
+            DEPLOYED,
             "CONTINUE",  # Step Functions decides: the catch below terminates the cluster
+            task.vcpus,
+            task.memory_mib,
         )
         states[name] = {
             "Type": "Task",
@@ -627,6 +701,11 @@ def batch_jobs_event(
     event = {"jobs": jobs}
     BatchJobsEvent.model_validate(event)  # the handler accepts exactly this
     return event
+
+
+def render_spark_application(naming: Naming | None = None) -> dict[str, Any]:
+    """The EMR Serverless application of the stack (CloudFormation properties)."""
+    return spark_runtime.application((naming or Naming()).of("spark"))
 
 
 def render_all(naming: Naming | None = None) -> dict[str, Any]:

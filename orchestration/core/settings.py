@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     lake_root: str = Field(default="./.lake", validation_alias="LAKE_ROOT")
     target: Target = Field(default="local", validation_alias="ANALYTICS_TARGET")
     pii_salt: str = Field(default=LOCAL_PII_SALT, validation_alias="PII_SALT")
+    # On AWS the salt stays in Secrets Manager: the Spark tasks get this secret's name or ARN
+    # and read the salt when they start (orchestration.aws.spark_entry).
+    pii_salt_secret_id: str | None = Field(default=None, validation_alias="PII_SALT_SECRET_ID")
     warehouse_url: str | None = Field(default=None, validation_alias="WAREHOUSE_URL")
     redshift_url: str | None = Field(default=None, validation_alias="REDSHIFT_URL")
     redshift_iam_role: str | None = Field(default=None, validation_alias="REDSHIFT_IAM_ROLE")
@@ -41,6 +44,9 @@ class Settings(BaseSettings):
     state_machine_arn: str | None = Field(default=None, validation_alias="STATE_MACHINE_ARN")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
     spark_driver_memory: str = Field(default="2g", validation_alias="SPARK_DRIVER_MEMORY")
+    # Where a local session on an s3:// lake keeps the S3 connector's jars (None: the user's
+    # cache folder, ~/.cache/analytics-platform/ivy, shared by every checkout).
+    spark_jars_cache: str | None = Field(default=None, validation_alias="SPARK_JARS_CACHE")
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
     )

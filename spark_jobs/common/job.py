@@ -90,7 +90,7 @@ def run_contract_job(
         # Every line is either accepted or quarantined, so the input count needs no extra pass.
         return JobResult(rows_in=rows_out + quarantined, rows_out=rows_out, quarantined=quarantined)
     finally:
-        remove(spark, scratch)
+        remove(spark, scratch, up_to=lake.root)
 
 
 def iso_date(text: str) -> dt.date:

@@ -46,7 +46,7 @@ def unreadable_file(error: Exception, day: str) -> UnreadableInputError | None:
 
 def read_lines(spark: SparkSession, path: str) -> DataFrame:
     """Raw text lines (gzip or plain) of one landing partition, with the file each came from."""
-    if not path.startswith("s3://") and not os.path.isdir(path):
+    if not exists(spark, path):
         raise MissingInputError(f"no raw data at {path}: generate or land the files first")
     return spark.read.text(path).select("value", F.col("_metadata.file_path").alias("source_file"))
 
@@ -92,10 +92,22 @@ def subfolders(spark: SparkSession, path: str) -> list[str]:
     return sorted(n for n in names if not n.startswith((".", "_")))
 
 
-def remove(spark: SparkSession, path: str) -> None:
-    """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine."""
+def remove(spark: SparkSession, path: str, up_to: str | None = None) -> None:
+    """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine.
+
+    With `up_to` (an ancestor), the parents left empty are removed too, up to that one: on S3
+    the connector otherwise leaves a marker object for each emptied parent."""
     hadoop_path, fs = _filesystem(spark, path)
     fs.delete(hadoop_path, True)
+    if up_to is None:
+        return
+    stop = fs.makeQualified(_filesystem(spark, up_to)[0])
+    parent = fs.makeQualified(hadoop_path).getParent()
+    while parent is not None and not parent.equals(stop) and str(parent).startswith(str(stop)):
+        if fs.exists(parent) and len(fs.listStatus(parent)) > 0:
+            return
+        fs.delete(parent, False)
+        parent = parent.getParent()
 
 
 def count_rows(spark: SparkSession, path: str) -> int:

@@ -303,6 +303,7 @@ def aws(monkeypatch):
         "BATCH_JOB_DEFINITION": "warehouse-load",
         "LAKE_BUCKET": "lake",
         "CODE_BUCKET": "code",
+        "PII_SALT_SECRET_ID": "analytics/pii-salt",
         "EMR_SERVICE_ROLE": "emr",
         "EMR_JOB_FLOW_ROLE": "emr-ec2",
         "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:usage",

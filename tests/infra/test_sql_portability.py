@@ -92,17 +92,6 @@ def test_dbt_parse_succeeds_for_every_target(target, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def athena_env(moto_server) -> dict[str, str]:
     env = {
         "AWS_ENDPOINT_URL": moto_server,

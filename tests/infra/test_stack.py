@@ -225,7 +225,11 @@ def test_no_secret_is_written_in_a_plain_environment_variable(synthesized):
     ]
     assert len(environments) > 10
     for env in environments:
-        assert not [n for n in env if any(s in n.upper() for s in SECRET_NAMES)], env
+        # A *_SECRET_ID names the secret (the stack's secret-name parameter), never its value.
+        references = {n: v for n, v in env.items() if n.endswith("_SECRET_ID")}
+        assert all(v == {"Ref": "PiiSaltSecretName"} for v in references.values()), references
+        named = [n for n in env if n not in references]
+        assert not [n for n in named if any(s in n.upper() for s in SECRET_NAMES)], env
         assert not [v for v in env.values() if isinstance(v, str) and "@" in v and "://" in v]
 
 
@@ -261,7 +265,10 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
         "Region", "ReportsTopic",
     }  # fmt: skip
     emr = machines["analytics-listings-weekly"]["DefinitionSubstitutions"]
-    assert set(emr) == {"CodeBucket", "EmrJobFlowRole", "EmrServiceRole", "LogBucket"}
+    assert set(emr) == {
+        "CodeBucket", "EmrJobFlowRole", "EmrServiceRole", "LakeBucket", "LogBucket",
+        "PiiSaltSecret", "Region",
+    }  # fmt: skip
 
 
 def test_glue_tables_project_their_partitions(synthesized):
@@ -363,3 +370,45 @@ def test_sns_topics_are_encrypted_and_alerts_receive_failed_executions(synthesiz
     assert len(failed) == 1
     assert failed[0]["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
     assert failed[0]["Targets"][0]["Arn"] == {"Ref": topic}
+
+
+def _object_prefixes(resources, bucket_prefix: str) -> set[str]:
+    """The key patterns an S3 statement grants under a bucket (`Fn::Join` of its ARN and a
+    pattern), for the bucket whose logical id starts with `bucket_prefix`."""
+    found = set()
+    for resource in _as_list(resources):
+        parts = resource.get("Fn::Join", ["", []])[1] if isinstance(resource, dict) else []
+        if len(parts) == 2 and parts[0].get("Fn::GetAtt", [""])[0].startswith(bucket_prefix):
+            found.add(parts[1])
+    return found
+
+
+def test_the_spark_job_role_reaches_only_its_lake_prefixes_the_code_and_the_salt(synthesized):
+    [role_id] = [
+        k
+        for k, r in synthesized.resources("AWS::IAM::Role").items()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+        == "emr-serverless.amazonaws.com"
+    ]
+    statements = [
+        s
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    lake = set().union(*(_object_prefixes(s["Resource"], "Lake") for s in statements))
+    assert lake == {"/raw/*", "/lake/*", "/quarantine/*", "/_scratch/*", "/exports/social/*"}
+    writes = set().union(
+        *(
+            _object_prefixes(s["Resource"], "Lake")
+            for s in statements
+            if "s3:PutObject" in _as_list(s["Action"])
+        )
+    )
+    assert "/raw/*" not in writes and "/lake/*" in writes
+    code = set().union(*(_object_prefixes(s["Resource"], "Code") for s in statements))
+    assert code == {"/analytics/*"}
+    secrets = [s for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
+    assert len(secrets) == 1
+    assert "PiiSaltSecretName" in json.dumps(secrets[0]["Resource"])
+    assert not [s for s in statements if "glue:" in json.dumps(s["Action"])]

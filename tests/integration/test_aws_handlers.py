@@ -74,6 +74,9 @@ def test_invalid_batch_event_submits_nothing(batch, queued_jobs, name, message):
 @pytest.fixture
 def emr(monkeypatch):
     monkeypatch.setenv("CODE_BUCKET", "analytics-code")
+    monkeypatch.setenv("LAKE_BUCKET", "analytics-lake")
+    monkeypatch.setenv("PII_SALT_SECRET_ID", "analytics/pii-salt")
+    monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("EMR_SERVICE_ROLE", "EMR_DefaultRole")
     monkeypatch.setenv("EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole")
     with mock_aws():
@@ -87,23 +90,38 @@ def test_launch_emr_runs_an_ephemeral_cluster_whose_steps_spark_submit_project_j
     )
     result = launch_emr(event("emr_launch.json"), emr_client=emr)
     cluster = emr.describe_cluster(ClusterId=result["clusterId"])["Cluster"]
-    assert cluster["ReleaseLabel"] == "emr-7.5.0"
+    assert cluster["ReleaseLabel"] == "emr-spark-8.1.0"
     assert cluster["AutoTerminate"] is True  # KeepJobFlowAliveWhenNoSteps=false
+    # The EMR v2 managed policies act only on clusters with this tag.
+    assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in cluster["Tags"]
     assert sent[0]["AutoTerminationPolicy"] == {"IdleTimeout": 1800}
     assert sent[0]["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
     assert [g["InstanceCount"] for g in sent[0]["Instances"]["InstanceGroups"]] == [1, 3]
     [step] = emr.list_steps(ClusterId=result["clusterId"])["Steps"]
     assert step["ActionOnFailure"] == "TERMINATE_CLUSTER"
+    code = "s3://analytics-code/analytics"
+    python = "./environment/bin/python"
+    # The packed environment is every process's Python; the settings reach the driver (YARN's
+    # application master) and the executors, the salt's secret the driver only.
     assert step["Config"]["Args"] == [
-        "spark-submit",
-        "--deploy-mode",
-        "cluster",
-        "--py-files",
-        "s3://analytics-code/analytics/analytics.zip",
-        "s3://analytics-code/analytics/jobs/notification_attempted.py",
-        "--date",
-        "2026-01-05",
-    ]
+        "spark-submit", "--deploy-mode", "cluster",
+        "--conf", f"spark.archives={code}/spark_venv.tar.gz#environment",
+        "--conf", f"spark.submit.pyFiles={code}/analytics.zip",
+        "--conf", f"spark.yarn.appMasterEnv.PYSPARK_PYTHON={python}",
+        "--conf", f"spark.yarn.appMasterEnv.PYSPARK_DRIVER_PYTHON={python}",
+        "--conf", f"spark.executorEnv.PYSPARK_PYTHON={python}",
+        "--conf", "spark.executor.cores=2",
+        "--conf", "spark.executor.memory=7g",
+        "--conf", "spark.driver.cores=2",
+        "--conf", "spark.driver.memory=7g",
+        "--conf", f"spark.yarn.appMasterEnv.AWS_REGION={REGION}",
+        "--conf", f"spark.executorEnv.AWS_REGION={REGION}",
+        "--conf", "spark.yarn.appMasterEnv.LAKE_ROOT=s3://analytics-lake",
+        "--conf", "spark.executorEnv.LAKE_ROOT=s3://analytics-lake",
+        "--conf", "spark.yarn.appMasterEnv.PII_SALT_SECRET_ID=analytics/pii-salt",
+        f"{code}/jobs/notification_attempted.py",
+        "--date", "2026-01-05",
+    ]  # fmt: skip
 
 
 def test_launch_emr_refuses_an_unknown_job_and_starts_nothing(emr):

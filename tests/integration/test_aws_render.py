@@ -33,6 +33,8 @@ SUBSTITUTIONS = {
     "${EmrJobFlowRole}": "EMR_EC2_DefaultRole",
     "${PiiSaltSecret}": "analytics/pii-salt",
     "${WarehouseUrlSecret}": "analytics/warehouse-url",
+    "${SparkApplication}": "00fabc123def4567",
+    "${SparkJobRole}": f"arn:aws:iam::{ACCOUNT}:role/spark-jobs",
 }
 
 
@@ -76,7 +78,18 @@ def test_ace_daily_state_machine_runs_levels_in_dependency_order():
     ]
 
 
-def test_every_batch_task_has_a_retry_a_catch_and_a_job_definition():
+def _leaf_states(state: dict) -> list[dict]:
+    """The Task states inside a state (itself, or those of its Parallel branches, nested)."""
+    if state["Type"] == "Task":
+        return [state]
+    if state["Type"] == "Parallel":
+        return [t for b in state["Branches"] for s in b["States"].values() for t in _leaf_states(s)]
+    return []
+
+
+def test_every_task_has_a_retry_a_catch_and_runs_where_its_kind_runs():
+    """Spark tasks are EMR Serverless job runs (one per shard) of the bundle's entry point, the
+    others AWS Batch jobs of their job definition."""
     for pipeline in PIPELINES.values():
         document = render(pipeline)
         if pipeline.platform != "batch":
@@ -87,18 +100,24 @@ def test_every_batch_task_has_a_retry_a_catch_and_a_job_definition():
             assert pipeline.trigger is not None  # S3-triggered: one Batch job per object
             continue
         states = document["state_machine"]["definition"]["States"]
-        submitted = []
+        submitted, job_runs = [], []
         for state in states.values():
-            inner = [state] if state["Type"] == "Task" else []
-            if state["Type"] == "Parallel":
-                inner = [s for b in state["Branches"] for s in b["States"].values()]
             if state["Type"] in ("Task", "Parallel"):
                 assert state["Catch"][0]["Next"] == "failed"
-            for task_state in inner:
-                assert task_state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+            for task_state in _leaf_states(state):
                 assert task_state["Retry"]
-                submitted.append(task_state["Parameters"]["JobDefinition"])
-        assert sorted(submitted) == sorted(names)
+                if task_state["Resource"] == "arn:aws:states:::batch:submitJob.sync":
+                    submitted.append(task_state["Parameters"]["JobDefinition"])
+                    continue
+                assert task_state["Resource"] == "arn:aws:states:::emr-serverless:startJobRun.sync"
+                driver = task_state["Parameters"]["JobDriver"]["SparkSubmit"]
+                assert driver["EntryPoint"] == "s3://${CodeBucket}/analytics/jobs/run_task.py"
+                job_runs.append(driver["EntryPointArguments.$"].split("'")[3])
+        spark = [t for t in pipeline.tasks if t.kind == "spark"]
+        others = [t for t in pipeline.tasks if t.kind != "spark"]
+        assert sorted(submitted) == sorted(f"analytics-{pipeline.name}-{t.name}".replace("_", "-")
+                                           for t in others)  # fmt: skip
+        assert sorted(job_runs) == sorted(t.name for t in spark for _ in range(t.shards))
 
 
 def test_job_definitions_retry_host_failures_only_and_register_with_batch():
@@ -244,10 +263,22 @@ def test_scheduled_monthly_rule_asks_for_the_previous_month():
     assert json.loads(described["input"]) == {"pipeline": "ace_monthly", "month": "2026-01"}
 
 
-def test_scheduled_emr_rule_launches_a_cluster_with_the_days_steps(monkeypatch):
-    monkeypatch.setenv("CODE_BUCKET", "analytics-code")
-    monkeypatch.setenv("EMR_SERVICE_ROLE", "EMR_DefaultRole")
-    monkeypatch.setenv("EMR_JOB_FLOW_ROLE", "EMR_EC2_DefaultRole")
+@pytest.fixture
+def emr_env(monkeypatch):
+    """The launch_emr function's environment, as the stack sets it (the deployed values)."""
+    for name, value in {
+        "CODE_BUCKET": "analytics-code",
+        "LAKE_BUCKET": "analytics-lake",
+        "PII_SALT_SECRET_ID": "analytics/pii-salt",
+        "AWS_REGION": REGION,
+        "EMR_SERVICE_ROLE": "EMR_DefaultRole",
+        "EMR_JOB_FLOW_ROLE": "EMR_EC2_DefaultRole",
+        "EMR_LOG_URI": "s3://analytics-logs/emr/",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_scheduled_emr_rule_launches_a_cluster_with_the_days_steps(emr_env):
     rule = deployed(render(PIPELINES["listings_weekly"]))["event_rule"]
     assert rule["ScheduleExpression"] == "cron(0 7 ? * MON *)"
     payload = transformed(rule["Targets"][0], "2026-01-05T07:00:00Z")
@@ -257,6 +288,32 @@ def test_scheduled_emr_rule_launches_a_cluster_with_the_days_steps(monkeypatch):
         steps = emr.list_steps(ClusterId=cluster)["Steps"]
     assert [s["Name"] for s in steps] == ["listings_postprocessing"]
     assert steps[0]["Config"]["Args"][-2:] == ["--date", "2026-01-05"]
+
+
+def test_the_lambda_and_the_state_machine_launch_the_same_cluster(emr_env):
+    """One cluster specification: what launch_emr sends to RunJobFlow is what the listings state
+    machine's createCluster.sync sends, but for the steps (added one by one there, so the
+    cluster is kept alive until the terminate state) and the same step commands."""
+    sent: list[dict] = []
+    rule = deployed(render(PIPELINES["listings_weekly"]))["event_rule"]
+    with mock_aws():
+        emr = boto3.client("emr", region_name=REGION)
+        emr.meta.events.register(
+            "provide-client-params.emr.RunJobFlow", lambda params, **_: sent.append(dict(params))
+        )
+        launch_emr(transformed(rule["Targets"][0], "2026-01-05T07:00:00Z"), emr_client=emr)
+    [lambda_request] = sent
+    states = deployed(render(PIPELINES["listings_weekly"]))["state_machine"]["definition"]["States"]
+    machine_request = states["create_cluster"]["Parameters"]
+    lambda_steps = lambda_request.pop("Steps")
+    assert lambda_request["Instances"].pop("KeepJobFlowAliveWhenNoSteps") is False
+    assert machine_request["Instances"].pop("KeepJobFlowAliveWhenNoSteps") is True
+    assert machine_request == lambda_request
+    assert lambda_request["ReleaseLabel"] == "emr-spark-8.1.0"
+    # The same spark-submit, the run's date appended by the state machine.
+    step = states["listings_postprocessing"]["Parameters"]["Step"]["HadoopJarStep"]["Args.$"]
+    quoted = ", ".join(f"'{a}'" for a in lambda_steps[0]["HadoopJarStep"]["Args"][:-1])
+    assert step == f"States.Array({quoted}, $.date)"
 
 
 def test_a_scheduled_event_with_a_bad_offset_starts_nothing(monkeypatch):
@@ -322,11 +379,11 @@ def test_render_cli_prints_every_pipeline_and_workflow_as_json():
     assert unknown.exit_code != 0 and "unknown pipeline 'nope'" in unknown.output
 
 
-def test_a_sharded_task_is_an_array_job_whose_children_know_their_shard(monkeypatch):
+def test_a_sharded_batch_task_is_an_array_job_whose_children_know_their_shard(monkeypatch):
     from orchestration.aws.render import Naming, batch_state_machine, job_definition
     from orchestration.core.settings import Settings
 
-    task = Task("stats", "spark", tasks.social_analytics, shards=4)
+    task = Task("stats", "python", tasks.load, shards=4)
     pipeline = Pipeline("social", "d", "date", (task,))
     state = batch_state_machine(pipeline, Naming())["States"]["stats"]
     assert state["Parameters"]["ArrayProperties"] == {"Size": 4}
@@ -338,3 +395,23 @@ def test_a_sharded_task_is_an_array_job_whose_children_know_their_shard(monkeypa
     monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "4")
     with pytest.raises(ValueError, match="CURRENT_SHARD 5 does not exist"):
         Settings()
+
+
+def test_a_sharded_spark_task_is_one_job_run_per_shard_in_parallel():
+    from orchestration.aws.render import Naming, batch_state_machine
+
+    task = Task("stats", "spark", tasks.social_analytics, shards=3)
+    pipeline = Pipeline("social", "d", "date", (task,))
+    state = batch_state_machine(pipeline, Naming())["States"]["stats"]
+    assert state["Type"] == "Parallel" and state["Next"] == "succeeded"
+    runs = [b["States"][b["StartAt"]] for b in state["Branches"]]
+    assert [r["Parameters"]["Name"] for r in runs] == [
+        "analytics-social-stats-1", "analytics-social-stats-2", "analytics-social-stats-3"
+    ]  # fmt: skip
+    for shard, run in enumerate(runs, start=1):
+        parameters = run["Parameters"]["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"]
+        conf = parameters.split(" ")
+        assert f"spark.emr-serverless.driverEnv.CURRENT_SHARD={shard}" in conf
+        assert "spark.emr-serverless.driverEnv.NUM_SHARDS=3" in conf
+        assert f"spark.executorEnv.CURRENT_SHARD={shard}" in conf
+        assert run["End"] is True

@@ -1,0 +1,169 @@
+"""How a Spark task is submitted on AWS (orchestration.aws.spark_runtime, spark_entry) and how
+its session is configured (spark_jobs.common.session): the archive, the entry point, the
+environment, the shards; a local session's S3 connector; the salt read from Secrets Manager."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orchestration.aws import spark_entry, spark_runtime
+from orchestration.core.settings import Settings
+from orchestration.core.shards import Shard
+from spark_jobs.common import session
+
+CODE = "s3://code-bucket/analytics"
+
+
+def test_submit_conf_gives_every_process_the_packed_python_and_the_task_settings():
+    env = spark_runtime.task_environment("lake-bucket", "analytics/pii-salt", "eu-west-1")
+    conf = spark_runtime.submit_conf(
+        "code-bucket", env, spark_runtime.SERVERLESS_DRIVER_ENV, vcpus=4, memory_mib=16384
+    )
+    assert conf["spark.archives"] == f"{CODE}/spark_venv.tar.gz#environment"
+    assert conf["spark.submit.pyFiles"] == f"{CODE}/analytics.zip"
+    for key in (
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON",
+        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON",
+        "spark.executorEnv.PYSPARK_PYTHON",
+    ):
+        assert conf[key] == "./environment/bin/python"
+    assert conf["spark.emr-serverless.driverEnv.LAKE_ROOT"] == "s3://lake-bucket"
+    assert conf["spark.executorEnv.LAKE_ROOT"] == "s3://lake-bucket"
+    assert conf["spark.emr-serverless.driverEnv.AWS_REGION"] == "eu-west-1"
+    # The salt's secret goes to the driver, which reads the salt; never to the executors.
+    assert conf["spark.emr-serverless.driverEnv.PII_SALT_SECRET_ID"] == "analytics/pii-salt"
+    assert "spark.executorEnv.PII_SALT_SECRET_ID" not in conf
+    assert not [k for k in conf if k.endswith("PII_SALT")]
+    # 16 GiB less the 10 % overhead: 14 GiB (whole GiB); 4 cores.
+    assert (conf["spark.executor.memory"], conf["spark.executor.cores"]) == ("14g", "4")
+    assert "spark.master" not in conf  # the cluster sets the master
+
+
+def test_yarn_gets_the_settings_through_the_application_master_environment():
+    env = spark_runtime.task_environment("lake", "salt", "us-east-1")
+    conf = spark_runtime.submit_conf("code", env, spark_runtime.YARN_DRIVER_ENV, 2, 8192)
+    assert conf["spark.yarn.appMasterEnv.LAKE_ROOT"] == "s3://lake"
+    assert conf["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] == "./environment/bin/python"
+    assert conf["spark.executor.memory"] == "7g"  # 8192 MiB * 0.9 = 7372 MiB → 7 GiB
+    assert not [k for k in conf if k.startswith("spark.emr-serverless.")]
+
+
+def test_a_shard_and_retries_become_environment_variables():
+    env = spark_runtime.task_environment("lake", "salt", "eu-west-1", Shard(2, 3), retries=0)
+    assert (env["CURRENT_SHARD"], env["NUM_SHARDS"], env["TASK_RETRIES"]) == ("2", "3", "0")
+    assert "CURRENT_SHARD" not in spark_runtime.task_environment("lake", "salt", "eu-west-1")
+
+
+def test_submit_parameters_are_conf_flags_and_refuse_whitespace():
+    assert spark_runtime.submit_parameters({"a.b": "1", "c": "x=y"}) == "--conf a.b=1 --conf c=x=y"
+    assert spark_runtime.submit_args({"a.b": "1"}) == ["--conf", "a.b=1"]
+    with pytest.raises(ValueError, match="whitespace"):
+        spark_runtime.submit_parameters({"spark.x": "two words"})
+
+
+def test_entry_point_arguments_name_the_task_and_the_runs_parameter():
+    args = spark_runtime.entry_point_arguments("social_daily", "social_analytics", "date", "D")
+    assert args == ["social_daily", "social_analytics", "--date", "D"]
+    parsed = spark_entry.parse_args(args)
+    assert (parsed.pipeline, parsed.task, parsed.date) == ("social_daily", "social_analytics", "D")
+
+
+def test_the_application_runs_the_production_release_and_stops_when_idle():
+    app = spark_runtime.application("analytics-spark")
+    assert app["ReleaseLabel"] == "emr-spark-8.1.0"
+    assert app["AutoStartConfiguration"] == {"Enabled": True}
+    assert app["AutoStopConfiguration"]["Enabled"] is True
+    assert app["MaximumCapacity"]["Cpu"] == "64 vCPU"
+    assert app["Architecture"] == "X86_64" and spark_runtime.WHEEL_PLATFORM.startswith("x86_64")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope", "t", "--date", "2026-01-01"], "unknown pipeline 'nope'"),
+        (["ace_daily", "dbt_build_ace", "--date", "2026-01-01"], "runs Spark tasks"),
+        (["ace_daily", "notification_attempted_daily"], "with --date"),
+    ],
+)
+def test_the_entry_point_refuses_what_it_cannot_run(argv, message, capsys):
+    assert spark_entry.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_salt_is_read_from_secrets_manager_once_at_start(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="eu-west-1")
+        client.create_secret(Name="analytics/pii-salt", SecretString="s3cr3t-salt")
+        env = {"PII_SALT_SECRET_ID": "analytics/pii-salt"}
+        spark_entry.resolve_secrets(env, client)
+        assert env["PII_SALT"] == "s3cr3t-salt"
+        given = {"PII_SALT_SECRET_ID": "analytics/pii-salt", "PII_SALT": "explicit"}
+        spark_entry.resolve_secrets(given, client)
+        assert given["PII_SALT"] == "explicit"
+    nothing: dict[str, str] = {}
+    spark_entry.resolve_secrets(nothing)  # no secret named: nothing to read, no client made
+    assert nothing == {}
+
+
+# --- the session -----------------------------------------------------------------------------
+
+
+def test_a_folder_lake_session_loads_no_s3_connector(tmp_path):
+    conf = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
+    assert conf["spark.master"] == "local[2]"
+    assert not [k for k in conf if k.startswith(("spark.jars", "spark.hadoop.fs.s3"))]
+
+
+def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("SPARK_JARS_CACHE", "/var/cache/jars")
+    conf = session.session_conf(Settings(LAKE_ROOT="s3://b/p", PII_SALT="x"))
+    # pyspark 4.1.1 ships Hadoop 3.4.2: the connector must be that version.
+    assert conf["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.2"
+    assert conf["spark.jars.ivy"] == "/var/cache/jars"
+    assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith(
+        "DefaultCredentialsProvider"
+    )
+
+
+def test_the_s3_endpoint_of_the_service_wins_and_none_means_aws():
+    both = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "https://s3.example:9"}
+    conf = session.s3a_conf("eu-west-1", "3.4.2", env=both)
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "https://s3.example:9"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "true"
+    aws = session.s3a_conf("eu-west-1", "3.4.2", env={})
+    assert "spark.hadoop.fs.s3a.endpoint" not in aws
+    assert "spark.hadoop.fs.s3a.path.style.access" not in aws
+    assert aws["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
+
+
+def test_under_spark_submit_the_cluster_owns_master_memory_and_file_systems():
+    submitted = {"PYSPARK_GATEWAY_PORT": "41234"}
+    conf = session.session_conf(Settings(LAKE_ROOT="s3://b", PII_SALT="x"), env=submitted)
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert not [
+        k
+        for k in conf
+        if k.startswith(("spark.master", "spark.driver", "spark.jars", "spark.hadoop.fs"))
+    ]
+    # Spark's own partition count on a cluster, unless the job was told one.
+    assert "spark.sql.shuffle.partitions" not in conf
+    told = Settings(LAKE_ROOT="s3://b", PII_SALT="x", SPARK_SHUFFLE_PARTITIONS=64)
+    assert session.session_conf(told, env=submitted)["spark.sql.shuffle.partitions"] == "64"
+
+
+def test_the_jar_cache_is_one_folder_per_machine_outside_the_checkout(tmp_path):
+    assert session.jar_cache(env={"XDG_CACHE_HOME": str(tmp_path)}) == (
+        tmp_path / "analytics-platform" / "ivy"
+    )
+    assert session.jar_cache("/opt/jars", env={"XDG_CACHE_HOME": str(tmp_path)}).as_posix() == (
+        "/opt/jars"
+    )
