@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -96,18 +97,24 @@ def remove(spark: SparkSession, path: str, up_to: str | None = None) -> None:
     """Delete a folder (local or s3) through Spark's own filesystem layer; absent is fine.
 
     With `up_to` (an ancestor), the parents left empty are removed too, up to that one: on S3
-    the connector otherwise leaves a marker object for each emptied parent."""
+    the connector otherwise leaves a marker object for each emptied parent. Pruning is best
+    effort: a parent is removed only while empty (a non-recursive delete), so a job writing
+    beside this one at the same time keeps its files, and the prune simply stops."""
     hadoop_path, fs = _filesystem(spark, path)
     fs.delete(hadoop_path, True)
     if up_to is None:
         return
     stop = fs.makeQualified(_filesystem(spark, up_to)[0])
     parent = fs.makeQualified(hadoop_path).getParent()
-    while parent is not None and not parent.equals(stop) and str(parent).startswith(str(stop)):
-        if fs.exists(parent) and len(fs.listStatus(parent)) > 0:
-            return
-        fs.delete(parent, False)
-        parent = parent.getParent()
+    try:
+        while parent is not None and not parent.equals(stop):
+            if not str(parent).startswith(str(stop)) or len(fs.listStatus(parent)) > 0:
+                return
+            if not fs.delete(parent, False):
+                return
+            parent = parent.getParent()
+    except Py4JJavaError:  # created or removed by a job running beside this one meanwhile
+        return
 
 
 def count_rows(spark: SparkSession, path: str) -> int:
