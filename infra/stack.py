@@ -33,15 +33,19 @@ from orchestration.aws.render import Naming, render_all, render_spark_applicatio
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
 ABORT_MULTIPART_AFTER = cdk.Duration.days(7)
-HANDLERS = ("start_workflow", "launch_emr", "on_object_created", "render_usage_report")
+HANDLERS = (
+    "start_workflow",
+    "launch_emr",
+    "on_object_created",
+    "render_usage_report",
+    "submit_batch_jobs",
+)
 HANDLER_MODULE = "orchestration.aws.handlers"
 # Glue databases: the curated lake (dbt's sources, LAKE_SCHEMA) and the dbt models (ATHENA_SCHEMA).
 LAKE_DATABASE = "lake"
 MODELS_DATABASE = "analytics"
 WORKGROUP = "analytics"
 FIREHOSE_STREAM = "usage-events"
-PII_SALT_SECRET = "analytics/pii-salt"
-WAREHOUSE_URL_SECRET = "analytics/warehouse-url"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 
@@ -100,20 +104,32 @@ class AnalyticsStack(cdk.Stack):
         )
 
         # The salt of the destination hash outlives any deployment (a new salt would change
-        # every hash): it is created once, out of the stack (README), and read by name.
-        self.pii_salt_name, self.pii_salt = self._external_secret(
-            "PiiSalt", PII_SALT_SECRET, "PII_SALT (created before the first deploy)"
+        # every hash): it is created once, out of the stack (docs/aws.md), and given by its ARN.
+        self.pii_salt_arn, self.pii_salt = self._external_secret(
+            "PiiSalt", "PII_SALT (created before the first deploy)"
         )
         # The warehouse's connection URL with its password (postgresql://user:password@host/db),
         # created and rotated out of the stack; only the jobs that use the warehouse get it.
-        self.warehouse_url_name, self.warehouse_url = self._external_secret(
-            "WarehouseUrl", WAREHOUSE_URL_SECRET, "WAREHOUSE_URL (RDS PostgreSQL)"
+        self.warehouse_url_arn, self.warehouse_url = self._external_secret(
+            "WarehouseUrl", "WAREHOUSE_URL (RDS PostgreSQL)"
+        )
+        # A customer-managed key: EventBridge (the failure alerts) can publish to a topic
+        # encrypted with it, which the AWS-managed alias/aws/sns key does not allow.
+        self.topic_key = kms.Key(
+            self,
+            "TopicKey",
+            description="SNS topics of the analytics platform",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.topic_key.grant(
+            iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
         self.topic = sns.Topic(
             self,
             "Notifications",
             topic_name=self.naming.of("notifications"),
-            master_key=_aws_managed_sns_key(self),
+            master_key=self.topic_key,
             enforce_ssl=True,
         )
         # Report recipients subscribe here (the usage report's e-mail), apart from failure alerts.
@@ -559,27 +575,26 @@ class AnalyticsStack(cdk.Stack):
             "EmrJobFlowRole": self.emr_instance_profile.ref,
             "SparkApplication": self.spark_application.attr_application_id,
             "SparkJobRole": self.spark_job_role.role_arn,
-            # Batch accepts a secret's name in `valueFrom` (same account and region).
-            "PiiSaltSecret": self.pii_salt_name,
-            "WarehouseUrlSecret": self.warehouse_url_name,
+            # ECS reads a Secrets Manager secret by its full ARN (`valueFrom`).
+            "PiiSaltSecret": self.pii_salt_arn,
+            "WarehouseUrlSecret": self.warehouse_url_arn,
             "AthenaResultsBucket": self.results_bucket.bucket_name,
             "AthenaWorkGroup": WORKGROUP,
             "ModelsDatabase": MODELS_DATABASE,
             "ReportsTopic": self.reports_topic.topic_arn,
         }
 
-    def _external_secret(
-        self, construct_id: str, default_name: str, holds: str
-    ) -> tuple[str, secretsmanager.ISecret]:
-        """A Secrets Manager secret managed outside the stack: (its name, a stack parameter
-        defaulting to `default_name`; the secret, for grants)."""
-        name = cdk.CfnParameter(
+    def _external_secret(self, construct_id: str, holds: str) -> tuple[str, secretsmanager.ISecret]:
+        """A Secrets Manager secret managed outside the stack: (its full ARN, a stack parameter;
+        the secret, for grants)."""
+        arn = cdk.CfnParameter(
             self,
-            f"{construct_id}SecretName",
-            default=default_name,
-            description=f"Secrets Manager secret holding {holds}",
+            f"{construct_id}SecretArn",
+            description=f"Full ARN of the Secrets Manager secret holding {holds}",
+            allowed_pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}",
+            constraint_description="the full ARN (with its six-character suffix) of a secret",
         ).value_as_string
-        return name, secretsmanager.Secret.from_secret_name_v2(self, construct_id, name)
+        return arn, secretsmanager.Secret.from_secret_complete_arn(self, construct_id, arn)
 
     def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
         return logs.LogGroup(
@@ -598,7 +613,7 @@ class AnalyticsStack(cdk.Stack):
             "launch_emr": {
                 "CODE_BUCKET": self.code_bucket.bucket_name,
                 "LAKE_BUCKET": self.lake_bucket.bucket_name,
-                "PII_SALT_SECRET_ID": self.pii_salt_name,
+                "PII_SALT_SECRET_ID": self.pii_salt_arn,
                 "EMR_SERVICE_ROLE": self.emr_service_role.role_name,
                 "EMR_JOB_FLOW_ROLE": self.emr_instance_profile.ref,
                 "EMR_LOG_URI": f"s3://{self.log_bucket.bucket_name}/emr/",
@@ -609,6 +624,8 @@ class AnalyticsStack(cdk.Stack):
                 "LAKE_BUCKET": self.lake_bucket.bucket_name,
             },
             "render_usage_report": {"LAKE_BUCKET": self.lake_bucket.bucket_name},
+            # The manual and backfill path of DESIGN §5.2: its event names the jobs.
+            "submit_batch_jobs": {},
         }
         self.functions: dict[str, lambda_.Function] = {}
         for handler in HANDLERS:
@@ -636,6 +653,17 @@ class AnalyticsStack(cdk.Stack):
             )
         )
         self._allow_run_job_flow(self.functions["launch_emr"].role)
+        definitions = sorted(self.job_definitions)
+        self.functions["submit_batch_jobs"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["batch:SubmitJob"],
+                resources=[
+                    self.job_queue_arn,
+                    *(self._arn("batch", f"job-definition/{n}") for n in definitions),
+                    *(self._arn("batch", f"job-definition/{n}:*") for n in definitions),
+                ],
+            )
+        )
         self.functions["on_object_created"].add_to_role_policy(
             iam.PolicyStatement(
                 actions=["batch:SubmitJob"],
@@ -867,7 +895,3 @@ def _runs_spark_jobs(rendered: dict[str, Any]) -> bool:
 
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[_\-]", name))
-
-
-def _aws_managed_sns_key(scope: Construct) -> kms.IAlias:
-    return kms.Alias.from_alias_name(scope, "SnsKey", "alias/aws/sns")

@@ -107,6 +107,9 @@ def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, 
             ],
             "environment": [
                 {"name": "LAKE_ROOT", "value": "s3://${LakeBucket}"},
+                # The settings read AWS_REGION, boto3's clients AWS_DEFAULT_REGION.
+                {"name": "AWS_REGION", "value": "${Region}"},
+                {"name": "AWS_DEFAULT_REGION", "value": "${Region}"},
                 {"name": "ANALYTICS_TARGET", "value": "athena"},
                 {"name": "SPARK_MASTER", "value": f"local[{task.vcpus}]"},
                 # An array job's children read their shard from AWS_BATCH_JOB_ARRAY_INDEX.

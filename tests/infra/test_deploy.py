@@ -106,11 +106,21 @@ def deployed(synthesized):
         with mock_aws(config={"batch": {"use_docker": False}}):
             s3 = boto3.client("s3", region_name=REGION)
             assert _publish_assets(synthesized.outdir, s3) >= 1
+            # The secrets exist before the first deploy, which is given their ARNs.
+            secrets = boto3.client("secretsmanager", region_name=REGION)
+            arns = {
+                parameter: secrets.create_secret(Name=name, SecretString="x")["ARN"]
+                for parameter, name in (
+                    ("PiiSaltSecretArn", "analytics/pii-salt"),
+                    ("WarehouseUrlSecretArn", "analytics/warehouse-url"),
+                )
+            }
             cloudformation = boto3.client("cloudformation", region_name=REGION)
             template = json.loads(synthesized.template_path.read_text())
             cloudformation.create_stack(
                 StackName="Analytics",
                 TemplateBody=json.dumps(_without_serverless_application(template)),
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in arns.items()],
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             )
             yield cloudformation
@@ -135,6 +145,7 @@ def test_deployed_rules_target_the_deployed_handlers(deployed):
         "analytics-launch-emr",
         "analytics-on-object-created",
         "analytics-render-usage-report",
+        "analytics-submit-batch-jobs",
     }
     rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
     expected_handler = {
@@ -171,6 +182,11 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
     }
     assert set(definitions) == expected
     load = definitions["analytics-warehouse-load-load"]["containerProperties"]
+    # Secrets by their full ARN, as ECS needs them.
+    salt = [s["valueFrom"] for s in load["secrets"] if s["name"] == "PII_SALT"]
+    assert salt[0].startswith(
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:analytics/pii-salt-"
+    )
     assert load["command"][-3:] == ["Ref::uri", "--task", "load"]
     lake = [e["value"] for e in load["environment"] if e["name"] == "LAKE_ROOT"]
     assert lake[0].startswith("s3://") and "${" not in lake[0]

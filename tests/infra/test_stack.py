@@ -166,8 +166,9 @@ def test_s3_trigger_rule_sends_lake_object_created_events_to_the_loader_handler(
 
 
 def secret(name: str, placeholder: str) -> dict:
-    """A container secret read from the Secrets Manager secret named by a stack parameter."""
-    value = {"Fn::Sub": [f"${{{placeholder}}}", {placeholder: {"Ref": f"{placeholder}Name"}}]}
+    """A container secret read from the Secrets Manager secret whose full ARN is a stack
+    parameter (ECS needs the ARN)."""
+    value = {"Fn::Sub": [f"${{{placeholder}}}", {placeholder: {"Ref": f"{placeholder}Arn"}}]}
     return {"Name": name, "ValueFrom": value}
 
 
@@ -225,9 +226,9 @@ def test_no_secret_is_written_in_a_plain_environment_variable(synthesized):
     ]
     assert len(environments) > 10
     for env in environments:
-        # A *_SECRET_ID names the secret (the stack's secret-name parameter), never its value.
+        # A *_SECRET_ID names the secret (the stack's secret-ARN parameter), never its value.
         references = {n: v for n, v in env.items() if n.endswith("_SECRET_ID")}
-        assert all(v == {"Ref": "PiiSaltSecretName"} for v in references.values()), references
+        assert all(v == {"Ref": "PiiSaltSecretArn"} for v in references.values()), references
         named = [n for n in env if n not in references]
         assert not [n for n in named if any(s in n.upper() for s in SECRET_NAMES)], env
         assert not [v for v in env.values() if isinstance(v, str) and "@" in v and "://" in v]
@@ -359,8 +360,17 @@ def test_sns_topics_are_encrypted_and_alerts_receive_failed_executions(synthesiz
         for k, t in synthesized.resources("AWS::SNS::Topic").items()
     }
     assert set(topics) == {"analytics-notifications", "analytics-reports"}
+    [(key_id, key)] = synthesized.resources("AWS::KMS::Key").items()
     for _, properties in topics.values():
-        assert "alias/aws/sns" in json.dumps(properties["KmsMasterKeyId"])
+        assert properties["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    # EventBridge may use the key, so the failure alerts reach the encrypted topic.
+    [events] = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"].get("Service") == "events.amazonaws.com"
+    ]
+    assert set(_as_list(events["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     topic = topics["analytics-notifications"][0]
     failed = [
         r["Properties"]
@@ -410,5 +420,23 @@ def test_the_spark_job_role_reaches_only_its_lake_prefixes_the_code_and_the_salt
     assert code == {"/analytics/*"}
     secrets = [s for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
     assert len(secrets) == 1
-    assert "PiiSaltSecretName" in json.dumps(secrets[0]["Resource"])
+    assert secrets[0]["Resource"] == {"Ref": "PiiSaltSecretArn"}
     assert not [s for s in statements if "glue:" in json.dumps(s["Action"])]
+
+
+def test_submit_batch_jobs_is_deployed_and_may_submit_only_the_job_definitions(synthesized):
+    function = synthesized.resources("AWS::Lambda::Function")[
+        _function_by_handler(synthesized, "submit_batch_jobs")
+    ]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    [statement] = [
+        s
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "batch:SubmitJob"
+    ]
+    definitions = synthesized.resources("AWS::Batch::JobDefinition")
+    # The queue, and each job definition with and without its revision.
+    assert len(statement["Resource"]) == 1 + 2 * len(definitions)
+    assert "*" not in json.dumps(statement["Resource"]).replace(":*", "")

@@ -128,6 +128,9 @@ def test_job_definitions_retry_host_failures_only_and_register_with_batch():
         "--task", "notification_attempted_daily",
     ]  # fmt: skip
     assert attempted["timeout"] == {"attemptDurationSeconds": 3600}
+    environment = attempted["containerProperties"]["environment"]
+    assert {"name": "AWS_REGION", "value": "${Region}"} in environment
+    assert {"name": "AWS_DEFAULT_REGION", "value": "${Region}"} in environment
     on_exit = attempted["retryStrategy"]["evaluateOnExit"]
     assert on_exit[-1] == {"onReason": "*", "action": "EXIT"}
     assert all(rule["action"] == "RETRY" for rule in on_exit[:-1])
