@@ -2,7 +2,6 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 LAKE_ROOT ?= $(CURDIR)/.lake
 export LAKE_ROOT
@@ -14,18 +13,15 @@ DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
 
-.PHONY: setup demo test bench lint format lock clean postgres chromium synth spark-jars
+.PHONY: setup demo test bench lint format lock clean postgres chromium synth spark-jars image
 
 setup: $(STAMP)
 
-# Re-installs only when the lock file or the project metadata changed.
-$(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+# Re-installs only when the lock file or the project metadata changed. The image's build stage
+# runs the same script (Dockerfile).
+$(STAMP): requirements.lock pyproject.toml scripts/install.sh
 	@command -v java >/dev/null || (echo "Java 17 is required for Spark (java not found on PATH)" && exit 1)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	PYTHON=$(PYTHON) scripts/install.sh $(VENV) requirements.lock editable
 	touch $(STAMP)
 
 demo: setup
@@ -71,6 +67,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 format: setup
 	$(BIN)/ruff format .
@@ -79,6 +76,20 @@ format: setup
 # Regenerate requirements.lock from pyproject.toml (all extras).
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+	@# The image's: the runtime extras only, at the versions of requirements.lock, for Linux x86_64.
+	$(BIN)/uv pip compile pyproject.toml --extra spark --extra athena --extra redshift \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -c requirements.lock \
+		--no-annotate --quiet -o requirements-image.lock
+
+# The Batch jobs' image (Dockerfile), pushed to the stack's ECR repository (the ImageRepository
+# output): make image IMAGE_REPOSITORY=<account>.dkr.ecr.<region>.amazonaws.com/analytics
+# Needs a Docker engine and AWS credentials (docs/aws.md); the job definitions use IMAGE_TAG.
+IMAGE_TAG ?= latest
+image:
+	@test -n "$(IMAGE_REPOSITORY)" || (echo "set IMAGE_REPOSITORY (the stack's ImageRepository output)" && exit 2)
+	docker build --platform linux/amd64 -t $(IMAGE_REPOSITORY):$(IMAGE_TAG) .
+	aws ecr get-login-password | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(IMAGE_REPOSITORY)))
+	docker push $(IMAGE_REPOSITORY):$(IMAGE_TAG)
 
 clean:
 	rm -rf $(LAKE_ROOT) .pytest_cache .ruff_cache cdk.out dist

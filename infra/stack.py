@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -92,6 +93,11 @@ class AnalyticsStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.naming = naming or Naming()
         self.rendered = render_all(self.naming)
+        self.task_access = {
+            name: access
+            for r in self.rendered.values()
+            for name, access in r.get("task_access", {}).items()
+        }
 
         self.log_bucket = self._bucket("Logs", access_logs=False)
         self.lake_bucket = self._bucket("Lake", versioned=True)
@@ -146,6 +152,7 @@ class AnalyticsStack(cdk.Stack):
         self._firehose()
         self._emr_roles()
         self._spark_runtime()
+        self._image()
         self.values = self._placeholder_values()
         self._batch()
         self._lambdas(lambda_zip)
@@ -157,6 +164,7 @@ class AnalyticsStack(cdk.Stack):
             "LakeBucket": self.lake_bucket.bucket_name,
             "CodeBucket": self.code_bucket.bucket_name,
             "AthenaResultsBucket": self.results_bucket.bucket_name,
+            "ImageRepository": self.image_repository.repository_uri,
             "NotificationsTopic": self.topic.topic_arn,
             "ReportsTopic": self.reports_topic.topic_arn,
         }.items():
@@ -436,6 +444,136 @@ class AnalyticsStack(cdk.Stack):
         self.log_bucket.grant_write(self.spark_job_role, "emr-serverless/*")
         self.pii_salt.grant_read(self.spark_job_role)
 
+    def _image(self) -> None:
+        """The ECR repository of the Batch jobs' image (Dockerfile, `make image`) and the tag a
+        deploy runs: tags are immutable, so a deployment names exactly one build."""
+        self.image_repository = ecr.Repository(
+            self,
+            "Images",
+            repository_name=self.naming.prefix,
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS,
+            lifecycle_rules=[ecr.LifecycleRule(max_image_count=50, description="keep 50 builds")],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.image_tag = cdk.CfnParameter(
+            self,
+            "ImageTag",
+            description="Tag of the image in the Images repository the jobs run (make image)",
+            allowed_pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+        ).value_as_string
+
+    # What each kind of Batch task reaches (orchestration.aws.render.task_access): dbt and the
+    # exports query Athena over the Glue catalog; every other task its own lake prefixes.
+    def _job_role(self, definition: str) -> iam.Role:
+        access = self.task_access[definition]
+        if access in self.job_roles:
+            return self.job_roles[access]
+        role = iam.Role(
+            self,
+            f"JobRole{_camel(access)}",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"Batch jobs of kind {access}",
+        )
+        grants = {
+            "dbt": self._grant_dbt,
+            "export_finance": self._grant_finance_export,
+            "dim_customer_daily": lambda r: self.lake_bucket.grant_read_write(
+                r, "lake/dim_customer/*"
+            ),
+            "load": lambda r: self.lake_bucket.grant_read(r, "incoming/*"),
+            "spark": self._grant_spark_tasks,
+        }
+        grants[access](role)
+        self.job_roles[access] = role
+        return role
+
+    def _grant_athena_queries(self, role: iam.Role) -> None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[self._arn("athena", f"workgroup/{WORKGROUP}")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["athena:GetDataCatalog", "athena:ListTableMetadata"],
+                resources=[self._arn("athena", "datacatalog/AwsDataCatalog")],
+            )
+        )
+        # Athena reads the catalog and the data with the caller's permissions.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetDatabases",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ],
+                resources=self._glue_resources(LAKE_DATABASE, MODELS_DATABASE),
+            )
+        )
+        self.lake_bucket.grant_read(role, "lake/*")
+        self.lake_bucket.grant_read(role, "models/*")
+        self.results_bucket.grant_read_write(role)
+
+    def _glue_resources(self, *databases: str) -> list[str]:
+        return [
+            self._arn("glue", "catalog"),
+            *(self._arn("glue", f"database/{d}") for d in databases),
+            *(self._arn("glue", f"table/{d}/*") for d in databases),
+        ]
+
+    def _grant_dbt(self, role: iam.Role) -> None:
+        """What dbt-athena calls: queries in the workgroup, the models' tables, their versions
+        and partitions in the models database, their data under models/, its artefacts."""
+        self._grant_athena_queries(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:DeleteTable",
+                    "glue:GetTableVersions",
+                    "glue:DeleteTableVersion",
+                    "glue:BatchDeleteTableVersion",
+                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
+                    "glue:UpdatePartition",
+                    "glue:BatchUpdatePartition",
+                    "glue:DeletePartition",
+                    "glue:BatchDeletePartition",
+                ],
+                resources=self._glue_resources(MODELS_DATABASE),
+            )
+        )
+        self.lake_bucket.grant_read_write(role, "models/*")
+        self.lake_bucket.grant_delete(role, "models/*")
+        self.lake_bucket.grant_put(role, "_runs/*")
+
+    def _grant_finance_export(self, role: iam.Role) -> None:
+        self._grant_athena_queries(role)
+        self.lake_bucket.grant_put(role, "exports/finance/*")
+
+    def _grant_spark_tasks(self, role: iam.Role) -> None:
+        """A Spark task run in a container (the manual submit_batch_jobs path): what its EMR
+        Serverless job run may reach."""
+        for prefix in self.SPARK_WRITES:
+            self.lake_bucket.grant_read_write(role, prefix)
+            self.lake_bucket.grant_delete(role, prefix)
+        for prefix in self.SPARK_READS:
+            self.lake_bucket.grant_read(role, prefix)
+
     def _batch(self) -> None:
         self.vpc = ec2.Vpc(
             self,
@@ -449,15 +587,13 @@ class AnalyticsStack(cdk.Stack):
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
             },
         )
-        compute = batch.ManagedEc2EcsComputeEnvironment(
+        # Fargate: no instances to manage; each job gets the vCPUs and memory it declares.
+        compute = batch.FargateComputeEnvironment(
             self,
             "Compute",
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             maxv_cpus=32,
-            minv_cpus=0,
-            instance_types=[ec2.InstanceType("m6i.xlarge"), ec2.InstanceType("m6i.2xlarge")],
-            use_optimal_instance_classes=False,
             service_role=iam.Role(
                 self,
                 "BatchServiceRole",
@@ -485,48 +621,12 @@ class AnalyticsStack(cdk.Stack):
         )
         # Ref of a job queue is its ARN too (and the attribute moto knows).
         self.job_queue_arn = self.job_queue.node.default_child.ref
-        self.job_role = iam.Role(
-            self, "JobRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
-        )
-        self.lake_bucket.grant_read_write(self.job_role)
-        self.results_bucket.grant_read_write(self.job_role)
-        self.job_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "athena:StartQueryExecution",
-                    "athena:GetQueryExecution",
-                    "athena:GetQueryResults",
-                    "athena:StopQueryExecution",
-                    "athena:GetWorkGroup",
-                ],
-                resources=[self._arn("athena", f"workgroup/{WORKGROUP}")],
-            )
-        )
-        self.job_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "glue:GetDatabase",
-                    "glue:GetDatabases",
-                    "glue:GetTable",
-                    "glue:GetTables",
-                    "glue:CreateTable",
-                    "glue:UpdateTable",
-                    "glue:DeleteTable",
-                    "glue:GetPartition",
-                    "glue:GetPartitions",
-                    "glue:BatchCreatePartition",
-                    "glue:BatchDeletePartition",
-                ],
-                resources=[
-                    self._arn("glue", "catalog"),
-                    *(self._arn("glue", f"database/{d}") for d in (LAKE_DATABASE, MODELS_DATABASE)),
-                    *(self._arn("glue", f"table/{d}/*") for d in (LAKE_DATABASE, MODELS_DATABASE)),
-                ],
-            )
-        )
+        self.job_roles: dict[str, iam.Role] = {}
         self.execution_role = iam.Role(
             self, "JobExecutionRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
         )
+        # ECS pulls the image and reads the secrets with this role, before the task starts.
+        self.image_repository.grant_pull(self.execution_role)
         self.pii_salt.grant_read(self.execution_role)
         self.warehouse_url.grant_read(self.execution_role)
         self.batch_logs = self._log_group("Batch", "/aws/batch/analytics")
@@ -544,7 +644,7 @@ class AnalyticsStack(cdk.Stack):
             substitute(request, self.values), frozenset({"parameters", "tags"})
         )
         container = properties["ContainerProperties"]
-        container["JobRoleArn"] = self.job_role.role_arn
+        container["JobRoleArn"] = self._job_role(request["jobDefinitionName"]).role_arn
         container["ExecutionRoleArn"] = self.execution_role.role_arn
         container["LogConfiguration"] = {
             "LogDriver": "awslogs",
@@ -581,6 +681,9 @@ class AnalyticsStack(cdk.Stack):
             "AthenaResultsBucket": self.results_bucket.bucket_name,
             "AthenaWorkGroup": WORKGROUP,
             "ModelsDatabase": MODELS_DATABASE,
+            "LakeDatabase": LAKE_DATABASE,
+            "ImageRepository": self.image_repository.repository_uri,
+            "ImageTag": self.image_tag,
             "ReportsTopic": self.reports_topic.topic_arn,
         }
 
@@ -649,6 +752,11 @@ class AnalyticsStack(cdk.Stack):
                     self._arn("states", f"stateMachine:{self.naming.of(p)}")
                     for p, r in self.rendered.items()
                     if "state_machine" in r
+                ]
+                + [
+                    self._arn("states", f"stateMachine:{self.naming.of(w)}")
+                    for w, r in render_workflows(self.naming).items()
+                    if r["event_rule"]
                 ],
             )
         )
@@ -838,11 +946,12 @@ class AnalyticsStack(cdk.Stack):
         )
 
     def _rules(self) -> None:
-        """One EventBridge rule per scheduled or triggered pipeline, as rendered; its target is
-        the handler's function in this stack, allowed to be invoked by that rule only."""
+        """One EventBridge rule per scheduled or triggered pipeline and per scheduled workflow,
+        as rendered; its target is the handler's function in this stack, allowed to be invoked
+        by that rule only."""
         functions_by_arn = {self.naming.lambda_arn(h): h for h in HANDLERS}
         self.rules: dict[str, events.CfnRule] = {}
-        for pipeline, rendered in self.rendered.items():
+        for pipeline, rendered in {**self.rendered, **render_workflows(self.naming)}.items():
             rule = rendered["event_rule"]
             if rule is None:
                 continue

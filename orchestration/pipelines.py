@@ -36,6 +36,9 @@ class Task:
     # Reads or writes the warehouse (RDS/Redshift): on AWS its job gets WAREHOUSE_URL, with the
     # password, from Secrets Manager; no other job sees it.
     uses_warehouse: bool = False
+    # Stands in locally for what a managed service does on AWS (Glue partition projection):
+    # never deployed, and not run on an s3:// lake.
+    local_only: bool = False
     shard: Shard | None = None  # set on the copies a sharded task is expanded into
 
     def expand(self, total: int | None = None, only: Shard | None = None) -> list[Task]:
@@ -99,6 +102,16 @@ class Pipeline:
         )
         return replace(self, tasks=tasks)
 
+    def for_aws(self) -> Pipeline:
+        """The pipeline as it runs on AWS (and on any s3:// lake): without its local-only tasks,
+        which nothing else may depend on."""
+        kept = tuple(t for t in self.tasks if not t.local_only)
+        names = {t.name for t in kept}
+        missing = {d for t in kept for d in t.depends_on} - names
+        if missing:
+            raise ValueError(f"pipeline {self.name}: tasks depend on local-only {sorted(missing)}")
+        return replace(self, tasks=kept)
+
     def only(self, name: str) -> Pipeline:
         """This pipeline reduced to one task, without its dependencies (how AWS runs a task:
         one Batch job each, the order kept by Step Functions)."""
@@ -152,6 +165,8 @@ ACE_DAILY = Pipeline(
             "python",
             tasks.register_partitions,
             depends_on=("dbt_build_ace",),
+            # On AWS, Glue partition projection finds every partition: nothing to register.
+            local_only=True,
         ),
     ),
 )

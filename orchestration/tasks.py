@@ -13,6 +13,11 @@ from orchestration.local.dbt import (
     run_dbt,
 )
 
+
+def _dbt(ctx: TaskContext, args: list[str], params: dict[str, str]) -> None:
+    run_dbt(ctx.settings, ctx.lake, args, params, ctx.log_path, ctx.artifacts)
+
+
 # The jobs are imported where they run: a process that only declares or renders the pipelines
 # (a Lambda, the CDK app) never loads Spark.
 
@@ -59,7 +64,7 @@ def social_analytics(ctx: TaskContext) -> Metrics:
 
 def dbt_build_social(ctx: TaskContext) -> Metrics:
     build = [*SCHEDULED_BUILD, "--select", *SOCIAL_SELECTION]
-    run_dbt(ctx.settings, ctx.lake, build, {}, ctx.log_path)
+    _dbt(ctx, build, {})
     return {}
 
 
@@ -82,13 +87,13 @@ def dim_customer_daily(ctx: TaskContext) -> Metrics:
 def dbt_build_ace(ctx: TaskContext) -> Metrics:
     """The daily ACE build for landing day `date` (the months it touched)."""
     args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION, *DAILY_EXCLUDE]
-    run_dbt(ctx.settings, ctx.lake, args, {"ACE_LANDING_DATE": ctx.day.isoformat()}, ctx.log_path)
+    _dbt(ctx, args, {"ACE_LANDING_DATE": ctx.day.isoformat()})
     return {}
 
 
 def dbt_build_ace_month(ctx: TaskContext) -> Metrics:
     args = [*SCHEDULED_BUILD, "--select", *ACE_SELECTION]
-    run_dbt(ctx.settings, ctx.lake, args, {"ACE_BILLING_MONTH": ctx.month}, ctx.log_path)
+    _dbt(ctx, args, {"ACE_BILLING_MONTH": ctx.month})
     return {}
 
 
@@ -96,9 +101,9 @@ def dbt_build_usage(ctx: TaskContext) -> Metrics:
     # Stale events (nothing delivered for a day: the stream or its producers are down) fail the
     # run before the models are rebuilt over incomplete data.
     freshness = ["source", "freshness", "--select", "source:lake.usage_events"]
-    run_dbt(ctx.settings, ctx.lake, freshness, {}, ctx.log_path)
+    _dbt(ctx, freshness, {})
     build = [*SCHEDULED_BUILD, "--select", *USAGE_SELECTION]
-    run_dbt(ctx.settings, ctx.lake, build, {}, ctx.log_path)
+    _dbt(ctx, build, {})
     return {}
 
 
@@ -111,4 +116,4 @@ def register_partitions(ctx: TaskContext) -> Metrics:
 def export_finance(ctx: TaskContext) -> Metrics:
     from orchestration.outputs.exports import export_month
 
-    return export_month(ctx.lake, ctx.month)
+    return export_month(ctx.settings, ctx.lake, ctx.month)

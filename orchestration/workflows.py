@@ -98,6 +98,8 @@ class QueryReportWorkflow:
     subject: str
     message: str
     poll: Backoff = Backoff()
+    # EventBridge cron; each scheduled run reports on the previous calendar month.
+    schedule: str | None = None
 
     def __post_init__(self) -> None:
         for template, allowed in ((self.subject, PAYLOAD_FIELDS), (self.message, MESSAGE_FIELDS)):
@@ -131,6 +133,7 @@ USAGE_MONTHLY_REPORT = QueryReportWorkflow(
         "The usage report for {startDate} to {endDate} is ready: {report} "
         "(daily_views.csv and format_totals.csv are in the same folder)."
     ),
+    schedule="cron(0 8 1 * ? *)",  # 08:00 UTC on the 1st, as seed 003 ran it
 )
 
 WORKFLOWS: dict[str, QueryReportWorkflow] = {w.name: w for w in (USAGE_MONTHLY_REPORT,)}

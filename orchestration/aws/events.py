@@ -302,7 +302,8 @@ class ScheduledRun(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     scheduled_time: dt.datetime = Field(alias="scheduledTime")
     offset: Literal["today", "yesterday", "seven_days_ago", "previous_month"]
-    param: Literal["date", "month"]
+    # "range": a workflow's {"startDate", "endDate"}, the whole previous month.
+    param: Literal["date", "month", "range"]
 
 
 def scheduled_value(time: dt.datetime, offset: str) -> str:
@@ -314,11 +315,17 @@ def scheduled_value(time: dt.datetime, offset: str) -> str:
     return (day - dt.timedelta(days=back)).isoformat()
 
 
-def resolve_schedule(event: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
-    """(the event without its schedule fields, param, value) of a scheduled event."""
+def resolve_schedule(event: dict[str, Any]) -> dict[str, Any]:
+    """A scheduled event as the run's input: its schedule fields replaced by the date or month
+    it processes, or (param "range", offset previous_month) by the month's startDate/endDate."""
     run = parse_event(ScheduledRun, event)
     rest = {k: v for k, v in event.items() if k not in ("scheduledTime", "offset", "param")}
-    return rest, run.param, scheduled_value(run.scheduled_time, run.offset)
+    value = scheduled_value(run.scheduled_time, run.offset)
+    if run.param != "range":
+        return {**rest, run.param: value}
+    if run.offset != "previous_month":
+        raise InvalidEvent("a scheduled range is the previous month (offset previous_month)")
+    return {**rest, **DateRange.month(value).payload()}
 
 
 def execution_name(payload: dict[str, Any]) -> str:

@@ -131,8 +131,10 @@ def launch_emr(event: Any, context: Any = None, emr_client: Any = None) -> dict:
     if isinstance(event, dict) and "scheduledTime" in event:
         # A schedule sends {"launch": {...}, "scheduledTime", "offset", "param"}: the steps'
         # `{date}` (or `{month}`) becomes the value of the run.
-        rest, param, value = resolve_schedule(event)
-        event = json.loads(json.dumps(rest.get("launch")).replace("{" + param + "}", value))
+        param = event.get("param")
+        resolved = resolve_schedule(event)
+        launch = json.dumps(resolved.get("launch"))
+        event = json.loads(launch.replace("{" + str(param) + "}", str(resolved.get(param))))
     parsed = parse_event(EmrLaunchEvent, event)
     known = spark_job_names()
     unknown = [s.job for s in parsed.steps if s.job not in known]
@@ -151,8 +153,7 @@ def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> d
         raise InvalidEvent("the workflow payload must be a non-empty JSON object")
     payload = dict(event)
     if "scheduledTime" in payload:
-        payload, param, value = resolve_schedule(payload)
-        payload[param] = value
+        payload = resolve_schedule(payload)
     arn = (
         payload.pop("stateMachineArn", None)
         or _required(Settings(), "state_machine_arn")["state_machine_arn"]

@@ -37,9 +37,13 @@ from orchestration.workflows import (
     QueryReportWorkflow,
 )
 
-# Batch retries only what a new attempt can fix (the host or the image pull); a task's own
-# failure (exit code != 0) ends the job at once, and the runner inside already retried it.
-RETRYABLE_REASONS = ({"onStatusReason": "Host EC2*"}, {"onReason": "CannotPullContainerError*"})
+# Batch retries only what a new attempt can fix (Fargate could not start the task or pull the
+# image); a task's own failure (exit code != 0) ends the job at once, and the runner inside
+# already retried it.
+RETRYABLE_REASONS = (
+    {"onStatusReason": "ResourceInitializationError*"},
+    {"onReason": "CannotPullContainerError*"},
+)
 BATCH_ATTEMPTS = 3
 # Step Functions retries a throttled or failed submission, not a failed job.
 SUBMIT_RETRY = {
@@ -73,7 +77,8 @@ class Naming:
     """How deployed resources are named: `<prefix>-<pipeline>[-<task>]`, underscores as hyphens."""
 
     prefix: str = "analytics"
-    image: str = "${AccountId}.dkr.ecr.${Region}.amazonaws.com/analytics:latest"
+    # The stack's ECR repository and the tag deployed (`make image` pushes it).
+    image: str = "${ImageRepository}:${ImageTag}"
     code_bucket: str = "${CodeBucket}"
 
     def of(self, *parts: str) -> str:
@@ -90,28 +95,50 @@ class Naming:
         return self.of("jobs")
 
 
+# What a task's container is told beside its own settings: the lake, the region, and dbt's
+# athena target (query results under the results bucket, model data under models/ of the lake).
+JOB_ENVIRONMENT = {
+    "LAKE_ROOT": "s3://${LakeBucket}",
+    # The settings read AWS_REGION, boto3's clients AWS_DEFAULT_REGION.
+    "AWS_REGION": "${Region}",
+    "AWS_DEFAULT_REGION": "${Region}",
+    "ANALYTICS_TARGET": "athena",
+    "ATHENA_STAGING_DIR": "s3://${AthenaResultsBucket}/dbt/",
+    "ATHENA_DATA_DIR": "s3://${LakeBucket}/models/",
+    "ATHENA_WORKGROUP": "${AthenaWorkGroup}",
+    "ATHENA_SCHEMA": "${ModelsDatabase}",
+    "LAKE_SCHEMA": "${LakeDatabase}",
+}
+
+
 def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, Any]:
-    """RegisterJobDefinition request: the container runs `analytics run <pipeline> --task <task>`
-    for the execution's parameter (Batch substitutes `Ref::<param>`)."""
-    command = ["analytics", "run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}"]
+    """RegisterJobDefinition request of a Fargate job: the image's entry point (`analytics`)
+    runs `run <pipeline> --task <task>` for the execution's parameter (Batch substitutes
+    `Ref::<param>`)."""
+    command = ["run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}"]
     return {
         "jobDefinitionName": naming.of(pipeline.name, task.name),
         "type": "container",
+        "platformCapabilities": ["FARGATE"],
         "parameters": {},
         "containerProperties": {
             "image": naming.image,
             "command": [*command, "--task", task.name],
+            # Public subnets without a NAT gateway: the task needs a public address to reach
+            # ECR, Secrets Manager, Athena and the logs (S3 goes through the gateway endpoint).
+            "networkConfiguration": {"assignPublicIp": "ENABLED"},
+            "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
             "resourceRequirements": [
                 {"type": "VCPU", "value": str(task.vcpus)},
                 {"type": "MEMORY", "value": str(task.memory_mib)},
             ],
             "environment": [
-                {"name": "LAKE_ROOT", "value": "s3://${LakeBucket}"},
-                # The settings read AWS_REGION, boto3's clients AWS_DEFAULT_REGION.
-                {"name": "AWS_REGION", "value": "${Region}"},
-                {"name": "AWS_DEFAULT_REGION", "value": "${Region}"},
-                {"name": "ANALYTICS_TARGET", "value": "athena"},
-                {"name": "SPARK_MASTER", "value": f"local[{task.vcpus}]"},
+                *({"name": k, "value": v} for k, v in JOB_ENVIRONMENT.items()),
+                *(
+                    [{"name": "SPARK_MASTER", "value": f"local[{task.vcpus}]"}]
+                    if task.kind == "spark"
+                    else []
+                ),
                 # An array job's children read their shard from AWS_BATCH_JOB_ARRAY_INDEX.
                 *([{"name": "NUM_SHARDS", "value": str(task.shards)}] if task.shards > 1 else []),
                 # The runner inside retries the task (settings.task_retries); Batch does not.
@@ -142,6 +169,12 @@ def job_definition(pipeline: Pipeline, task: Task, naming: Naming) -> dict[str, 
         "propagateTags": True,
         "tags": {"project": "analytics", "pipeline": pipeline.name},
     }
+
+
+def task_access(task: Task) -> str:
+    """Which permissions a Batch task's role needs: dbt's, a Spark task's (its lake prefixes),
+    or each other task's own (the stack grants each by this name)."""
+    return task.kind if task.kind in ("dbt", "spark") else task.name
 
 
 def emr_launch_event(pipeline: Pipeline, naming: Naming) -> dict[str, Any]:
@@ -403,14 +436,22 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
             "pipeline": pipeline.name,
             "stateMachineArn": naming.state_machine_arn(pipeline.name),
         }
-    # EventBridge replaces "<time>" with the time the rule fired; the handler derives the run's
-    # date or month from it (orchestration.aws.events.scheduled_value).
-    schedule = {
-        "scheduledTime": "<time>",
-        "offset": pipeline.schedule_offset,
-        "param": pipeline.param,
-    }
-    target = {
+    return _schedule_rule(
+        naming.of(pipeline.name),
+        pipeline.description,
+        pipeline.schedule,
+        _schedule_target(handler, payload, pipeline.schedule_offset, pipeline.param, naming),
+    )
+
+
+def _schedule_target(
+    handler: str, payload: dict[str, Any], offset: str | None, param: str, naming: Naming
+) -> dict[str, Any]:
+    """The rule's Lambda target. EventBridge replaces "<time>" with the time the rule fired;
+    the handler derives the run's date, month or range from it
+    (orchestration.aws.events.resolve_schedule)."""
+    schedule = {"scheduledTime": "<time>", "offset": offset, "param": param}
+    return {
         "Id": handler.replace("_", "-"),
         "Arn": naming.lambda_arn(handler),
         "InputTransformer": {
@@ -418,13 +459,25 @@ def event_rule(pipeline: Pipeline, naming: Naming) -> dict[str, Any] | None:
             "InputTemplate": json.dumps({**payload, **schedule}, sort_keys=True),
         },
     }
+
+
+def _schedule_rule(name: str, description: str, schedule: str, target: dict) -> dict[str, Any]:
     return {
-        "Name": naming.of(pipeline.name),
-        "Description": pipeline.description,
+        "Name": name,
+        "Description": description,
         "State": "ENABLED",
-        "ScheduleExpression": pipeline.schedule,
+        "ScheduleExpression": schedule,
         "Targets": [target],
     }
+
+
+def workflow_rule(workflow: QueryReportWorkflow, naming: Naming) -> dict[str, Any] | None:
+    """The rule that starts a scheduled workflow on the previous calendar month."""
+    if workflow.schedule is None:
+        return None
+    payload = {"stateMachineArn": naming.state_machine_arn(workflow.name)}
+    target = _schedule_target("start_workflow", payload, "previous_month", "range", naming)
+    return _schedule_rule(naming.of(workflow.name), workflow.description, workflow.schedule, target)
 
 
 # --- query-and-report workflows ------------------------------------------------------------
@@ -645,6 +698,7 @@ def render_workflow(workflow: QueryReportWorkflow, naming: Naming | None = None)
     return {
         "workflow": workflow.name,
         "render_function": naming.of(workflow.render),
+        "event_rule": workflow_rule(workflow, naming),
         "state_machine": {
             "name": naming.of(workflow.name),
             "definition": workflow_state_machine(workflow, naming),
@@ -653,8 +707,9 @@ def render_workflow(workflow: QueryReportWorkflow, naming: Naming | None = None)
 
 
 def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
-    """Every AWS artefact of one pipeline."""
+    """Every AWS artefact of one pipeline (its local-only tasks left out)."""
     naming = naming or Naming()
+    pipeline = pipeline.for_aws()
     document: dict[str, Any] = {
         "pipeline": pipeline.name,
         "platform": pipeline.platform,
@@ -670,6 +725,9 @@ def render(pipeline: Pipeline, naming: Naming | None = None) -> dict[str, Any]:
     document["batch_job_definitions"] = [
         job_definition(pipeline, t, naming) for t in pipeline.tasks
     ]
+    document["task_access"] = {
+        naming.of(pipeline.name, t.name): task_access(t) for t in pipeline.tasks
+    }
     if pipeline.trigger is None:
         document["state_machine"] = {
             "name": naming.of(pipeline.name),
@@ -687,6 +745,7 @@ def batch_jobs_event(
     job waiting for every shard of the tasks it depends on. The scheduled path is the state
     machine, where a sharded task is an array job; this is the manual and backfill path."""
     naming = naming or Naming()
+    pipeline = pipeline.for_aws()
     order = list(TopologicalSorter(pipeline.graph()).static_order())
     jobs = []
     for name in order:

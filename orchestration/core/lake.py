@@ -85,6 +85,11 @@ class Lake:
             return os.path.join(tempfile.gettempdir(), "analytics-runs")
         return _join(self.root, "_runs")
 
+    def run_artifacts(self, pipeline: str, run_id: str, task: str) -> str:
+        """Where a task run's artefacts stay (dbt's run results, manifest and log): in the lake,
+        so they outlive the container on AWS."""
+        return _join(self.root, "_runs", "artifacts", pipeline, run_id, task)
+
     def ensure_local(self, path: str) -> str:
         """Create a local folder (no-op for s3) and return its path."""
         if self.is_local:

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     emr_job_flow_role: str | None = Field(default=None, validation_alias="EMR_JOB_FLOW_ROLE")
     emr_log_uri: str | None = Field(default=None, validation_alias="EMR_LOG_URI")
     state_machine_arn: str | None = Field(default=None, validation_alias="STATE_MACHINE_ARN")
+    # The dbt project (None: dbt_project/ of the checkout; the image sets its copy's path).
+    dbt_project_dir: str | None = Field(default=None, validation_alias="DBT_PROJECT_DIR")
+    # dbt's athena target (profiles.yml): where query results and model data go, which
+    # workgroup runs the queries, the Glue databases of the models and of the lake's sources.
+    athena_staging_dir: str | None = Field(default=None, validation_alias="ATHENA_STAGING_DIR")
+    athena_data_dir: str | None = Field(default=None, validation_alias="ATHENA_DATA_DIR")
+    athena_workgroup: str = Field(default="analytics", validation_alias="ATHENA_WORKGROUP")
+    athena_schema: str = Field(default="analytics", validation_alias="ATHENA_SCHEMA")
+    lake_schema: str = Field(default="lake", validation_alias="LAKE_SCHEMA")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
     spark_driver_memory: str = Field(default="2g", validation_alias="SPARK_DRIVER_MEMORY")
     # Where a local session on an s3:// lake keeps the S3 connector's jars (None: the user's
@@ -111,6 +120,18 @@ class Settings(BaseSettings):
     def _redshift_needs_role(self) -> Settings:
         if self.redshift_url and not self.redshift_iam_role:
             raise ValueError("REDSHIFT_IAM_ROLE is required with REDSHIFT_URL (COPY/UNLOAD use it)")
+        return self
+
+    @model_validator(mode="after")
+    def _athena_needs_its_locations(self) -> Settings:
+        if self.target != "athena":
+            return self
+        for name, value in (
+            ("ATHENA_STAGING_DIR", self.athena_staging_dir),
+            ("ATHENA_DATA_DIR", self.athena_data_dir),
+        ):
+            if not (value or "").startswith("s3://"):
+                raise ValueError(f"ANALYTICS_TARGET=athena needs {name} (an s3:// prefix)")
         return self
 
     @property

@@ -21,6 +21,14 @@ class TaskContext:
     params: dict[str, str]
     log_path: str
     shard: Shard | None = None  # the shard of a sharded task
+    pipeline: str = ""
+    run_id: str = ""
+    task: str = ""
+
+    @property
+    def artifacts(self) -> str:
+        """Where this task run's artefacts are kept in the lake (dbt's, on AWS)."""
+        return self.lake.run_artifacts(self.pipeline, self.run_id, self.task)
 
     @property
     def day(self) -> dt.date:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,12 @@ from pathlib import Path
 
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
+from orchestration.core.storage import write_bytes
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# The checkout's dbt project; an installed copy (the image) is named by DBT_PROJECT_DIR.
+CHECKOUT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# What dbt leaves after an invocation, kept in the lake's run folder when the lake is on S3.
+ARTIFACTS = ("run_results.json", "manifest.json", "sources.json")
 
 # The models (and their tests) the ACE pipelines build, with everything upstream of them.
 ACE_SELECTION = ("+marts.ace", "+marts.reports", "+marts.warehouse")
@@ -45,18 +50,57 @@ class DbtError(RuntimeError):
     """dbt reported a failure; the task log holds its output."""
 
 
-def dbt_env(settings: Settings, lake: Lake) -> dict[str, str]:
-    """Environment for a dbt invocation: where the lake is, which target, where artefacts go."""
+def project_dir(settings: Settings) -> Path:
+    path = Path(settings.dbt_project_dir) if settings.dbt_project_dir else CHECKOUT_PROJECT_DIR
+    if not (path / "dbt_project.yml").is_file():
+        raise DbtError(f"no dbt project at {path} (DBT_PROJECT_DIR)")
+    return path
+
+
+def dbt_env(settings: Settings, lake: Lake, work_dir: str) -> dict[str, str]:
+    """Environment for a dbt invocation: where the lake is, which target and its settings, where
+    artefacts go (a local lake keeps its own target/ and logs/; on S3, `work_dir`, uploaded to
+    the run folder afterwards)."""
     env = {
         "LAKE_ROOT": lake.root,
         "ANALYTICS_TARGET": settings.target,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "AWS_REGION": settings.aws_region,
+        "LAKE_SCHEMA": settings.lake_schema,
+        "ATHENA_SCHEMA": settings.athena_schema,
+        "ATHENA_WORKGROUP": settings.athena_workgroup,
+        **{
+            name: value
+            for name, value in (
+                ("ATHENA_STAGING_DIR", settings.athena_staging_dir),
+                ("ATHENA_DATA_DIR", settings.athena_data_dir),
+            )
+            if value
+        },
     }
     if lake.is_local:
         # Each lake gets its own dbt artefacts, so separate lakes never share target/ or logs/.
         env["DBT_TARGET_PATH"] = os.path.join(lake.root, "_dbt", "target")
         env["DBT_LOG_PATH"] = os.path.join(lake.root, "_dbt", "logs")
+    else:
+        env["DBT_TARGET_PATH"] = os.path.join(work_dir, "target")
+        env["DBT_LOG_PATH"] = os.path.join(work_dir, "logs")
     return env
+
+
+def keep_artifacts(work_dir: str, destination: str) -> list[str]:
+    """Copy an invocation's run results, manifest, source freshness and dbt log from `work_dir`
+    to `destination` (the task's run folder in the lake); returns the paths written."""
+    found = [os.path.join(work_dir, "target", name) for name in ARTIFACTS]
+    found.append(os.path.join(work_dir, "logs", "dbt.log"))
+    written = []
+    for path in found:
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                target = f"{destination}/{os.path.basename(path)}"
+                write_bytes(target, handle.read())
+            written.append(target)
+    return written
 
 
 @contextmanager
@@ -89,18 +133,42 @@ def run_dbt(
     args: list[str],
     params: dict[str, str],
     log_path: str,
+    artifacts: str | None = None,
 ) -> None:
     """Run `dbt <args>` against the configured target with run parameters as environment
-    variables (e.g. ACE_LANDING_DATE); raise DbtError on failure."""
+    variables (e.g. ACE_LANDING_DATE); raise DbtError on failure. On an S3 lake the artefacts
+    go under `artifacts/<command>/` (the task's run folder), failed or not."""
+    with tempfile.TemporaryDirectory(prefix="dbt-") as work_dir:
+        try:
+            _invoke(settings, lake, args, params, log_path, work_dir)
+        finally:
+            if artifacts and not lake.is_local:
+                keep_artifacts(work_dir, f"{artifacts}/{_command_name(args)}")
+
+
+def _command_name(args: list[str]) -> str:
+    """`build`, `source-freshness`, ...: the folder of one invocation's artefacts."""
+    return "-".join(args[:2] if args[0] == "source" else args[:1])
+
+
+def _invoke(
+    settings: Settings,
+    lake: Lake,
+    args: list[str],
+    params: dict[str, str],
+    log_path: str,
+    work_dir: str,
+) -> None:
     from dbt.cli.main import dbtRunner
 
+    project = str(project_dir(settings))
     command = [
         *args,
         "--quiet",
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        project,
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        project,
         "--target",
         settings.target,
     ]
@@ -113,7 +181,7 @@ def run_dbt(
             if event.info.level in ("info", "warn", "error"):
                 log.write(f"{event.info.ts.ToJsonString()[:19]} {event.info.msg}\n")
 
-        with _environment({**dbt_env(settings, lake), **params}):
+        with _environment({**dbt_env(settings, lake, work_dir), **params}):
             try:
                 result = dbtRunner(callbacks=[to_log]).invoke(command)
             finally:

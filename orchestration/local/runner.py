@@ -126,6 +126,10 @@ class Runner:
         # Sharded tasks run as one task per shard (in parallel), or as the one shard this
         # process was given (CURRENT_SHARD of NUM_SHARDS).
         pipeline = pipeline.sharded(self.settings.num_shards, self.settings.shard)
+        if not self.lake.is_local:
+            # What stands in locally for a managed service (partition registration for Glue's
+            # projection) does not run against an S3 lake.
+            pipeline = pipeline.for_aws()
         with run_lock(self.lake, pipeline.name, params):
             return self._run(pipeline, params, resume)
 
@@ -207,7 +211,16 @@ class Runner:
         log_path = os.path.join(log_dir, f"{task.name}.log")
         retries = self.settings.task_retries if task.retries is None else task.retries
         fn = task.run
-        ctx = TaskContext(self.settings, self.lake, dict(params), log_path, task.shard)
+        ctx = TaskContext(
+            self.settings,
+            self.lake,
+            dict(params),
+            log_path,
+            task.shard,
+            pipeline=pipeline.name,
+            run_id=run_id,
+            task=task.name,
+        )
         attempt = 0
         while True:
             attempt += 1

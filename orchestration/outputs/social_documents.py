@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
@@ -17,7 +16,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-from orchestration.core.lake import Lake, split_s3_uri
+from orchestration.core.lake import Lake
+from orchestration.core.storage import write_bytes
 from orchestration.outputs.reports import PALETTE, nice_ceiling
 
 SCHEMA_VERSION = 1
@@ -208,19 +208,8 @@ def document_path(lake: Lake, kind: str, subject_id: int, extension: str = "json
     return lake.exports("social", kind, f"{subject_id}.{extension}")
 
 
-def _put(path: str, text: str, content_type: str, s3_client: Any = None) -> None:
-    """Write one file whole: locally by rename, on S3 by one PUT (readers never see half)."""
-    if path.startswith("s3://"):
-        import boto3
-
-        bucket, key = split_s3_uri(path)
-        client = s3_client or boto3.client("s3")
-        client.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
+def _put(path: str, text: str, content_type: str) -> None:
+    write_bytes(path, text.encode(), content_type)
 
 
 def write_documents(

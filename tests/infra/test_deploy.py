@@ -115,6 +115,7 @@ def deployed(synthesized):
                     ("WarehouseUrlSecretArn", "analytics/warehouse-url"),
                 )
             }
+            arns["ImageTag"] = "0123abcd4567"  # the build `make image` pushed
             cloudformation = boto3.client("cloudformation", region_name=REGION)
             template = json.loads(synthesized.template_path.read_text())
             cloudformation.create_stack(
@@ -178,10 +179,12 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
         f"analytics-{p.name}-{t.name}".replace("_", "-")
         for p in PIPELINES.values()
         if p.platform == "batch"
-        for t in p.tasks
+        for t in p.for_aws().tasks
     }
     assert set(definitions) == expected
     load = definitions["analytics-warehouse-load-load"]["containerProperties"]
+    # The image pushed to the stack's repository, at the deployed tag.
+    assert load["image"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/analytics:0123abcd4567"
     # Secrets by their full ARN, as ECS needs them.
     salt = [s["valueFrom"] for s in load["secrets"] if s["name"] == "PII_SALT"]
     assert salt[0].startswith(

@@ -11,7 +11,8 @@ from aws_cdk.assertions import Match, Template
 from orchestration.pipelines import PIPELINES
 
 # Actions that take no resource-level permission in IAM: `"Resource": "*"` is the narrowest there.
-WILDCARD_ONLY_ACTIONS = {"elasticmapreduce:RunJobFlow"}
+# Actions IAM offers no resource-level permission for (AWS Service Authorization Reference).
+WILDCARD_ONLY_ACTIONS = {"elasticmapreduce:RunJobFlow", "ecr:GetAuthorizationToken"}
 HANDLER = "orchestration.aws.handlers.{}"
 
 
@@ -139,6 +140,21 @@ def test_one_rule_per_scheduled_pipeline_targets_its_handler_which_only_that_rul
         ]
 
 
+def test_the_usage_report_is_started_monthly_by_its_own_rule(synthesized):
+    rules = [
+        r["Properties"]
+        for r in synthesized.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("ScheduleExpression") == "cron(0 8 1 * ? *)"
+    ]
+    assert len(rules) == 1
+    [target] = rules[0]["Targets"]
+    assert target["Arn"] == {
+        "Fn::GetAtt": [_function_by_handler(synthesized, "start_workflow"), "Arn"]
+    }
+    text = json.dumps(target["InputTransformer"]["InputTemplate"])
+    assert "usage-monthly-report" in text and "previous_month" in text and "range" in text
+
+
 def test_s3_trigger_rule_sends_lake_object_created_events_to_the_loader_handler(synthesized):
     rules = synthesized.resources("AWS::Events::Rule").values()
     [rule] = [
@@ -172,7 +188,17 @@ def secret(name: str, placeholder: str) -> dict:
     return {"Name": name, "ValueFrom": value}
 
 
-def test_a_job_definition_per_batch_task_running_that_task(synthesized):
+def _policy_actions(synthesized, role_id: str) -> set[str]:
+    """Every action granted to the role `role_id` (logical id) by the stack's policies."""
+    actions: set[str] = set()
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions.update(_as_list(statement["Action"]))
+    return actions
+
+
+def test_a_fargate_job_definition_per_batch_task_running_that_task_from_the_image(synthesized):
     definitions = {
         d["Properties"]["JobDefinitionName"]: d["Properties"]
         for d in synthesized.resources("AWS::Batch::JobDefinition").values()
@@ -182,24 +208,32 @@ def test_a_job_definition_per_batch_task_running_that_task(synthesized):
         for p in PIPELINES.values()
         if p.platform == "batch"
         for t in p.tasks
+        if not t.local_only
     }
     assert set(definitions) == set(expected)
+    (repository_id,) = synthesized.resources("AWS::ECR::Repository")
     for name, (pipeline, task) in expected.items():
+        assert definitions[name]["PlatformCapabilities"] == ["FARGATE"]
         container = definitions[name]["ContainerProperties"]
+        # The image's entry point is `analytics`; the command is its arguments.
         assert container["Command"] == [
-            "analytics",
-            "run",
-            pipeline.name,
-            f"--{pipeline.param}",
-            f"Ref::{pipeline.param}",
-            "--task",
-            task.name,
-        ]
+            "run", pipeline.name, f"--{pipeline.param}", f"Ref::{pipeline.param}",
+            "--task", task.name,
+        ]  # fmt: skip
+        image = json.dumps(container["Image"])
+        assert repository_id in image and "ImageTag" in image
+        assert container["NetworkConfiguration"] == {"AssignPublicIp": "ENABLED"}
         assert {"Type": "VCPU", "Value": str(task.vcpus)} in container["ResourceRequirements"]
         assert container["JobRoleArn"]["Fn::GetAtt"][0].startswith("JobRole")
+        assert container["ExecutionRoleArn"]["Fn::GetAtt"][0].startswith("JobExecutionRole")
         assert container["LogConfiguration"]["LogDriver"] == "awslogs"
         assert container["Secrets"][0] == secret("PII_SALT", "PiiSaltSecret")
         assert definitions[name]["RetryStrategy"]["Attempts"] == 3
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert environment["ANALYTICS_TARGET"] == "athena"
+        assert "AthenaResults" in json.dumps(environment["ATHENA_STAGING_DIR"])
+        assert "Lake" in json.dumps(environment["ATHENA_DATA_DIR"])
+        assert environment["ATHENA_WORKGROUP"]["Fn::Sub"][1] == {"AthenaWorkGroup": "analytics"}
     # The warehouse password reaches the two jobs that use the warehouse, and no other.
     with_warehouse = {
         name
@@ -210,6 +244,42 @@ def test_a_job_definition_per_batch_task_running_that_task(synthesized):
         "analytics-ace-daily-dim-customer-daily",
         "analytics-warehouse-load-load",
     }
+
+
+def test_the_execution_role_pulls_the_image_writes_logs_and_reads_the_secrets(synthesized):
+    (role_id,) = [
+        r for r in synthesized.resources("AWS::IAM::Role") if r.startswith("JobExecutionRole")
+    ]
+    actions = _policy_actions(synthesized, role_id)
+    assert {
+        "ecr:GetAuthorizationToken",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    } <= actions
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= actions
+    assert "secretsmanager:GetSecretValue" in actions
+    (repository,) = synthesized.resources("AWS::ECR::Repository").values()
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    (compute,) = synthesized.resources("AWS::Batch::ComputeEnvironment").values()
+    assert compute["Properties"]["ComputeResources"]["Type"] == "FARGATE"
+
+
+def test_each_kind_of_batch_task_has_a_role_with_what_it_calls(synthesized):
+    """dbt gets what dbt-athena calls (table versions, partitions) on the models database only;
+    the loader reads incoming/ and nothing else of Athena or Glue."""
+    roles = {r: _policy_actions(synthesized, r) for r in synthesized.resources("AWS::IAM::Role")}
+    dbt = roles[next(r for r in roles if r.startswith("JobRoleDbt"))]
+    assert {
+        "athena:StartQueryExecution", "athena:GetQueryResults", "athena:GetWorkGroup",
+        "glue:GetTableVersions", "glue:DeleteTableVersion", "glue:BatchCreatePartition",
+        "glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable",
+    } <= dbt  # fmt: skip
+    finance = roles[next(r for r in roles if r.startswith("JobRoleExportFinance"))]
+    assert "athena:StartQueryExecution" in finance and "glue:CreateTable" not in finance
+    load = roles[next(r for r in roles if r.startswith("JobRoleLoad"))]
+    assert not [a for a in load if a.startswith(("athena:", "glue:"))]
+    assert not [a for a in load if a.startswith("s3:Put")]
 
 
 SECRET_NAMES = ("PII_SALT", "WAREHOUSE_URL", "REDSHIFT_URL", "PASSWORD", "SECRET", "TOKEN")

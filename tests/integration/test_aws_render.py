@@ -35,6 +35,13 @@ SUBSTITUTIONS = {
     "${WarehouseUrlSecret}": "analytics/warehouse-url",
     "${SparkApplication}": "00fabc123def4567",
     "${SparkJobRole}": f"arn:aws:iam::{ACCOUNT}:role/spark-jobs",
+    "${ImageRepository}": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/analytics",
+    "${ImageTag}": "0123abcd",
+    "${AthenaResultsBucket}": "analytics-athena-results",
+    "${AthenaWorkGroup}": "analytics",
+    "${ModelsDatabase}": "analytics",
+    "${LakeDatabase}": "lake",
+    "${ReportsTopic}": f"arn:aws:sns:{REGION}:{ACCOUNT}:analytics-reports",
 }
 
 
@@ -74,8 +81,12 @@ def test_ace_daily_state_machine_runs_levels_in_dependency_order():
         ["notification_attempted_daily", "notification_delivered_daily"],
         ["dim_customer_daily", "outcome_experience_lookup_daily"],
         ["dbt_build_ace"],
-        ["register_partitions"],
     ]
+    # Glue partition projection serves on AWS: the local registration is not deployed.
+    names = [
+        d["jobDefinitionName"] for d in render(PIPELINES["ace_daily"])["batch_job_definitions"]
+    ]
+    assert "analytics-ace-daily-register-partitions" not in names
 
 
 def _leaf_states(state: dict) -> list[dict]:
@@ -95,7 +106,8 @@ def test_every_task_has_a_retry_a_catch_and_runs_where_its_kind_runs():
         if pipeline.platform != "batch":
             continue
         names = [d["jobDefinitionName"] for d in document["batch_job_definitions"]]
-        assert len(names) == len(pipeline.tasks) == len(set(names))
+        deployed = [t for t in pipeline.tasks if not t.local_only]
+        assert len(names) == len(deployed) == len(set(names))
         if "state_machine" not in document:
             assert pipeline.trigger is not None  # S3-triggered: one Batch job per object
             continue
@@ -114,7 +126,7 @@ def test_every_task_has_a_retry_a_catch_and_runs_where_its_kind_runs():
                 assert driver["EntryPoint"] == "s3://${CodeBucket}/analytics/jobs/run_task.py"
                 job_runs.append(driver["EntryPointArguments.$"].split("'")[3])
         spark = [t for t in pipeline.tasks if t.kind == "spark"]
-        others = [t for t in pipeline.tasks if t.kind != "spark"]
+        others = [t for t in pipeline.tasks if t.kind != "spark" and not t.local_only]
         assert sorted(submitted) == sorted(f"analytics-{pipeline.name}-{t.name}".replace("_", "-")
                                            for t in others)  # fmt: skip
         assert sorted(job_runs) == sorted(t.name for t in spark for _ in range(t.shards))
@@ -123,10 +135,12 @@ def test_every_task_has_a_retry_a_catch_and_runs_where_its_kind_runs():
 def test_job_definitions_retry_host_failures_only_and_register_with_batch():
     definitions = render(PIPELINES["ace_daily"])["batch_job_definitions"]
     attempted = next(d for d in definitions if d["jobDefinitionName"].endswith("attempted-daily"))
+    # The image's entry point is `analytics`: the command is its arguments.
     assert attempted["containerProperties"]["command"] == [
-        "analytics", "run", "ace_daily", "--date", "Ref::date",
-        "--task", "notification_attempted_daily",
+        "run", "ace_daily", "--date", "Ref::date", "--task", "notification_attempted_daily",
     ]  # fmt: skip
+    assert attempted["platformCapabilities"] == ["FARGATE"]
+    assert attempted["containerProperties"]["networkConfiguration"] == {"assignPublicIp": "ENABLED"}
     assert attempted["timeout"] == {"attemptDurationSeconds": 3600}
     environment = attempted["containerProperties"]["environment"]
     assert {"name": "AWS_REGION", "value": "${Region}"} in environment
@@ -140,7 +154,7 @@ def test_job_definitions_retry_host_failures_only_and_register_with_batch():
             for definition in document.get("batch_job_definitions", []):
                 batch.register_job_definition(**deployed(definition))
         registered = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
-        expected = sum(len(p.tasks) for p in PIPELINES.values() if p.platform == "batch")
+        expected = sum(len(p.for_aws().tasks) for p in PIPELINES.values() if p.platform == "batch")
         assert len(registered) == expected
 
 
@@ -264,6 +278,48 @@ def test_scheduled_monthly_rule_asks_for_the_previous_month():
         execution = start_workflow(payload)
         described = sfn.describe_execution(executionArn=execution["executionArn"])
     assert json.loads(described["input"]) == {"pipeline": "ace_monthly", "month": "2026-01"}
+
+
+@pytest.mark.parametrize(
+    ("fired", "start", "end"),
+    [
+        ("2026-12-01T08:00:00Z", "2026-11-01", "2026-11-30"),
+        ("2028-03-01T08:00:00Z", "2028-02-01", "2028-02-29"),  # a leap year's February
+        ("2027-01-01T08:00:00Z", "2026-12-01", "2026-12-31"),
+    ],
+)
+def test_the_usage_report_rule_starts_the_report_of_the_previous_month(fired, start, end):
+    """08:00 UTC on the 1st (seed 003): the workflow gets the whole previous calendar month."""
+    from orchestration.aws.render import render_workflow
+    from orchestration.workflows import WORKFLOWS
+
+    rendered = deployed(render_workflow(WORKFLOWS["usage_monthly_report"]))
+    rule = rendered["event_rule"]
+    assert rule["ScheduleExpression"] == "cron(0 8 1 * ? *)"
+    payload = transformed(rule["Targets"][0], fired)
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(
+            name=rendered["state_machine"]["name"],
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+        )["stateMachineArn"]
+        assert payload["stateMachineArn"] == arn
+        execution = start_workflow(payload)
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"startDate": start, "endDate": end}
+
+
+def test_a_scheduled_range_is_only_the_previous_month():
+    with pytest.raises(InvalidEvent, match="previous month"):
+        start_workflow(
+            {
+                "stateMachineArn": "arn",
+                "scheduledTime": "2026-12-01T08:00:00Z",
+                "offset": "today",
+                "param": "range",
+            }
+        )
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ def test_settings_come_from_environment(monkeypatch):
     monkeypatch.setenv("LAKE_ROOT", "s3://bucket/prefix/")
     monkeypatch.setenv("ANALYTICS_TARGET", "athena")
     monkeypatch.setenv("PII_SALT", "s3cret")
+    monkeypatch.setenv("ATHENA_STAGING_DIR", "s3://results/dbt/")
+    monkeypatch.setenv("ATHENA_DATA_DIR", "s3://bucket/models/")
     settings = Settings()
     assert (settings.lake_root, settings.target, settings.is_local) == (
         "s3://bucket/prefix",
@@ -39,6 +41,23 @@ def test_pii_salt_is_required_outside_local(monkeypatch):
         Settings()
     monkeypatch.setenv("PII_SALT", "a-real-secret")
     assert Settings().pii_salt == "a-real-secret"
+
+
+def test_the_athena_target_needs_its_staging_and_data_locations(monkeypatch):
+    """Without them dbt-athena would write to a default bucket: refused with the name to set."""
+    monkeypatch.setenv("ANALYTICS_TARGET", "athena")
+    monkeypatch.setenv("PII_SALT", "s3cret")
+    monkeypatch.delenv("ATHENA_STAGING_DIR", raising=False)
+    monkeypatch.setenv("ATHENA_DATA_DIR", "s3://lake/models/")
+    with pytest.raises(ValidationError, match="needs ATHENA_STAGING_DIR"):
+        Settings()
+    monkeypatch.setenv("ATHENA_STAGING_DIR", "results/dbt/")  # not an S3 prefix
+    with pytest.raises(ValidationError, match="needs ATHENA_STAGING_DIR"):
+        Settings()
+    monkeypatch.setenv("ATHENA_STAGING_DIR", "s3://results/dbt/")
+    monkeypatch.delenv("ATHENA_DATA_DIR")
+    with pytest.raises(ValidationError, match="needs ATHENA_DATA_DIR"):
+        Settings()
 
 
 def test_unknown_target_is_refused(monkeypatch):
