@@ -78,6 +78,39 @@ CURATED = (
     ),
 )
 
+# The social statistics (DESIGN §5.2), published per day in one folder per shard
+# (dt=D/shard=K-of-N/). Only `dt` is projected: Athena reads every object under a partition's
+# prefix, so a day is the union of its shards (the shard count may change from day to day, which
+# a projected `shard` could not follow).
+_SOCIAL_STATS = (
+    ("attendees", "bigint"),
+    ("tickets", "bigint"),
+    ("dimension", "string"),
+    ("rank", "int"),
+    ("key", "string"),
+    ("label", "string"),
+    ("count", "bigint"),
+    ("share", "double"),
+)
+SOCIAL = (
+    GlueTable(
+        "social_event_stats",
+        "Social statistics per event over its attendees, long format (dimension, rank).",
+        (
+            ("event_id", "bigint"),
+            ("brand_id", "bigint"),
+            ("name", "string"),
+            ("starts_at", "timestamp"),
+            *_SOCIAL_STATS,
+        ),
+    ),
+    GlueTable(
+        "social_brand_stats",
+        "Social statistics per brand over the attendees of its events, long format.",
+        (("brand_id", "bigint"), ("events", "bigint"), *_SOCIAL_STATS),
+    ),
+)
+
 # Firehose converts each JSON record to Parquet against this table (unknown fields dropped) and
 # partitions by the record's event date and hour.
 USAGE_EVENTS = GlueTable(
@@ -88,11 +121,14 @@ USAGE_EVENTS = GlueTable(
         ("userid", "string"),
         ("format", "string"),
         ("timestamp", "timestamp"),
+        # The record's arrival time (Firehose's approximateArrivalTimestamp, set by the
+        # transformation Lambda as the local stream sets it): what source freshness reads.
+        ("ingested_at", "timestamp"),
     ),
     partitions=("dt", "hour"),
 )
 
-TABLES = (*CURATED, USAGE_EVENTS)
+TABLES = (*CURATED, *SOCIAL, USAGE_EVENTS)
 
 
 def projection_parameters(table: GlueTable, location: str) -> dict[str, str]:

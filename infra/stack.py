@@ -40,6 +40,7 @@ HANDLERS = (
     "on_object_created",
     "render_usage_report",
     "submit_batch_jobs",
+    "transform_usage_events",
 )
 HANDLER_MODULE = "orchestration.aws.handlers"
 # Glue databases: the curated lake (dbt's sources, LAKE_SCHEMA) and the dbt models (ATHENA_SCHEMA).
@@ -149,13 +150,13 @@ class AnalyticsStack(cdk.Stack):
 
         self._glue()
         self._athena()
-        self._firehose()
         self._emr_roles()
         self._spark_runtime()
         self._image()
         self.values = self._placeholder_values()
         self._batch()
         self._lambdas(lambda_zip)
+        self._firehose()
         self._state_machines()
         self._workflows()
         self._rules()
@@ -295,6 +296,13 @@ class AnalyticsStack(cdk.Stack):
         role = iam.Role(
             self, "FirehoseRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com")
         )
+        transform = self.functions["transform_usage_events"]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+                resources=[transform.function_arn, f"{transform.function_arn}:*"],
+            )
+        )
         self.lake_bucket.grant_read_write(role, f"{USAGE_EVENTS.zone}/{USAGE_EVENTS.name}/*")
         self.lake_bucket.grant_read_write(role, "quarantine/events/*")
         role.add_to_policy(
@@ -327,7 +335,7 @@ class AnalyticsStack(cdk.Stack):
                 bucket_arn=self.lake_bucket.bucket_arn,
                 role_arn=role.role_arn,
                 prefix=f"{USAGE_EVENTS.zone}/{USAGE_EVENTS.name}/"
-                "dt=!{partitionKeyFromQuery:dt}/hour=!{partitionKeyFromQuery:hour}/",
+                "dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/",
                 error_output_prefix="quarantine/events/!{firehose:error-output-type}/"
                 "dt=!{timestamp:yyyy-MM-dd}/",
                 buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
@@ -341,18 +349,24 @@ class AnalyticsStack(cdk.Stack):
                 dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
                     enabled=True
                 ),
+                # The local delivery stream's conversion (ingestion.usage_records) as the
+                # transformation Lambda: it returns the converted row with its arrival time and
+                # the partition keys (the event time's UTC date and hour).
                 processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
                     enabled=True,
                     processors=[
                         firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="MetadataExtraction",
+                            type="Lambda",
                             parameters=[
                                 firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="MetadataExtractionQuery",
-                                    parameter_value="{dt: .timestamp[0:10], hour: .timestamp[11:13]}",
+                                    parameter_name="LambdaArn",
+                                    parameter_value=transform.function_arn,
                                 ),
                                 firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"
+                                    parameter_name="BufferSizeInMBs", parameter_value="1"
+                                ),
+                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                    parameter_name="BufferIntervalInSeconds", parameter_value="60"
                                 ),
                             ],
                         )
@@ -361,10 +375,9 @@ class AnalyticsStack(cdk.Stack):
                 data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
                     enabled=True,
                     input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
+                        # The Lambda's JSON: lower-case names, `yyyy-mm-dd hh:mm:ss.ffffff` times.
                         deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
-                            open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty(
-                                case_insensitive=True
-                            )
+                            hive_json_ser_de=firehose.CfnDeliveryStream.HiveJsonSerDeProperty()
                         )
                     ),
                     output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
@@ -729,6 +742,8 @@ class AnalyticsStack(cdk.Stack):
             "render_usage_report": {"LAKE_BUCKET": self.lake_bucket.bucket_name},
             # The manual and backfill path of DESIGN §5.2: its event names the jobs.
             "submit_batch_jobs": {},
+            # Firehose's transformation of the usage events: needs nothing but its records.
+            "transform_usage_events": {},
         }
         self.functions: dict[str, lambda_.Function] = {}
         for handler in HANDLERS:

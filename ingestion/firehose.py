@@ -1,9 +1,10 @@
 """A Kinesis Firehose-compatible delivery stream for usage events (DESIGN §5.4).
 
 PutRecord / PutRecordBatch semantics (limits, per-record results), buffering by size and by
-interval, JSON → Parquet by the declared schema (unknown fields dropped), partitions by the
-record's event date and hour, and records that fail conversion written to the error output prefix
-`quarantine/events/format-conversion-failed/` as Firehose's error envelope. Delivery is
+interval, JSON → Parquet by the declared schema (unknown fields dropped; the conversion of
+ingestion.usage_records, which AWS Firehose runs as its transformation Lambda), partitions by the
+record's event date and hour (UTC), and records that fail conversion written to the error output
+prefix `quarantine/events/processing-failed/` with the reason, as an error envelope. Delivery is
 at-least-once, as Firehose's: consumers dedupe on `id` (the dbt staging model does).
 """
 
@@ -24,14 +25,16 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingestion.usage_records import ConversionError, usage_record
 from orchestration.core.errors import InputError
 from orchestration.core.lake import Lake
-from orchestration.core.time_bounds import PLAUSIBLE_YEARS, is_plausible_time
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_RECORD_BYTES = 1000 * 1024
-ERROR_OUTPUT_TYPE = "format-conversion-failed"
+# Conversion is the stream's processing step (on AWS its transformation Lambda), so a record it
+# refuses lands where Firehose puts records its Lambda marked ProcessingFailed.
+ERROR_OUTPUT_TYPE = "processing-failed"
 TABLE = "usage_events"
 
 # The declared schema (the Glue table Firehose converts against) plus the arrival time.
@@ -44,21 +47,12 @@ SCHEMA = pa.schema(
         ("ingested_at", pa.timestamp("us")),
     ]
 )
-REQUIRED = ("id", "userid", "format", "timestamp")
 
 
 class InvalidArgument(InputError):
     """A whole call refused, as Firehose's InvalidArgumentException (nothing is accepted)."""
 
     code = "InvalidArgumentException"
-
-
-class ConversionError(ValueError):
-    """A record that cannot be converted: it goes to the error output with `code`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = f"DataFormatConversion.{code}"
 
 
 @dataclass(frozen=True)
@@ -115,65 +109,6 @@ class DeliveryStats:
     files: list[str] = field(default_factory=list)
 
 
-def _utc_naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def parse_timestamp(value: object) -> dt.datetime:
-    """ISO-8601 (UTC when no offset) or epoch milliseconds, as a naive UTC datetime."""
-    if isinstance(value, bool):
-        raise ConversionError("InvalidTimestamp", f"timestamp {value!r} is not a time")
-    if isinstance(value, int | float):
-        try:
-            return dt.datetime.fromtimestamp(value / 1000, dt.UTC).replace(tzinfo=None)
-        except (OverflowError, OSError, ValueError) as error:
-            raise ConversionError("InvalidTimestamp", f"timestamp {value!r}: {error}") from None
-    if isinstance(value, str):
-        try:
-            return _utc_naive(dt.datetime.fromisoformat(value))
-        except ValueError:
-            raise ConversionError(
-                "InvalidTimestamp", f"timestamp {value!r} is neither ISO-8601 nor epoch ms"
-            ) from None
-    raise ConversionError("InvalidTimestamp", f"timestamp {value!r} is not a time")
-
-
-def convert(data: bytes) -> dict[str, object]:
-    """One record's JSON → a row of the declared schema (field names matched case-insensitively,
-    unknown fields dropped), or ConversionError."""
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConversionError("MalformedData", f"not a JSON document: {error}") from None
-    if not isinstance(document, dict):
-        raise ConversionError("MalformedData", "the record is JSON but not an object")
-    fields = {str(key).lower(): value for key, value in document.items()}
-    missing = [name for name in REQUIRED if fields.get(name) in (None, "")]
-    if missing:
-        raise ConversionError("MissingField", f"missing required field(s): {', '.join(missing)}")
-    for name in ("id", "userid", "format"):
-        if not isinstance(fields[name], str):
-            raise ConversionError(
-                "InvalidFieldType", f"{name} must be a string, got {type(fields[name]).__name__}"
-            )
-    timestamp = parse_timestamp(fields["timestamp"])
-    if not is_plausible_time(timestamp):
-        # Epoch seconds sent as milliseconds (1970) or a sentinel year: not a real event time,
-        # and it would open a partition decades away.
-        raise ConversionError(
-            "InvalidTimestamp",
-            f"timestamp {fields['timestamp']!r} is {timestamp:%Y-%m-%d}, outside {PLAUSIBLE_YEARS}",
-        )
-    return {
-        "id": fields["id"],
-        "userid": fields["userid"],
-        "format": fields["format"],
-        "timestamp": timestamp,
-    }
-
-
 def error_envelope(record: Buffered, error: ConversionError, stream: str, now: dt.datetime) -> dict:
     """Firehose's error output record: the raw data (base64) with why it was not delivered."""
     return {
@@ -196,13 +131,11 @@ def partition_rows(
     errors: list[dict] = []
     for record in records:
         try:
-            row = convert(record.data)
+            converted = usage_record(record.data, record.arrived_at)
         except ConversionError as error:
             errors.append(error_envelope(record, error, stream, now))
             continue
-        row["ingested_at"] = record.arrived_at
-        stamp: dt.datetime = row["timestamp"]  # type: ignore[assignment]
-        partitions[(stamp.date().isoformat(), f"{stamp.hour:02d}")].append(row)
+        partitions[converted.partition].append(converted.row)
     return partitions, errors
 
 

@@ -169,6 +169,21 @@ def start_workflow(event: Any, context: Any = None, sfn_client: Any = None) -> d
     return {"executionArn": response["executionArn"]}
 
 
+def transform_usage_events(event: Any, context: Any = None) -> dict:
+    """The usage-events delivery stream's transformation Lambda: each record converted by the
+    local delivery stream's own conversion (ingestion.usage_records), with its partition keys
+    (`dt`, `hour` of the event time in UTC) and arrival time; refused records back as
+    ProcessingFailed, which Firehose writes to quarantine/events/processing-failed/."""
+    from ingestion.usage_records import transform_firehose_records
+
+    if not isinstance(event, dict) or not isinstance(event.get("records"), list):
+        raise InvalidEvent("a Firehose transformation event has a list of records")
+    records = transform_firehose_records(event["records"])
+    failed = sum(1 for r in records if r["result"] != "Ok")
+    log.info(json.dumps({"records": len(records), "processing_failed": failed}))
+    return {"records": records}
+
+
 def render_usage_report(event: Any, context: Any = None, s3_client: Any = None) -> dict:
     """Read the usage query's CSV result from S3, write the report (CSVs + HTML) under
     s3://LAKE_BUCKET/exports/usage/<startDate>_<endDate>/ and return the page's URI."""

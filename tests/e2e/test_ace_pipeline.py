@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from tests.e2e.reference_ace import ace_reference
+from tests.lake_schema import columns_on_disk
 
 pytestmark = pytest.mark.e2e
 
@@ -321,39 +322,15 @@ def test_user_mistakes_get_one_line_errors(tmp_path, args, message):
     assert "Traceback" not in done.stderr
 
 
-# Arrow types of the Parquet the jobs write, as the Hive types a Glue table declares.
-HIVE_TYPES = {
-    "string": "string",
-    "large_string": "string",
-    "bool": "boolean",
-    "int64": "bigint",
-    "double": "double",
-    "timestamp[us]": "timestamp",
-    "timestamp[ns]": "timestamp",
-}
-
-
-def hive_type(arrow: str) -> str:
-    """The Glue (Hive) type of a Parquet column as pyarrow names it: decimal128(12, 2) is
-    decimal(12,2)."""
-    if arrow.startswith("decimal128("):
-        return "decimal(" + arrow.removeprefix("decimal128(").replace(" ", "")
-    return HIVE_TYPES.get(arrow, arrow)
-
-
 def test_glue_tables_declare_the_columns_the_jobs_write(built_lake):
     """Athena reads the lake through infra/glue_tables.py: its columns must be what is on disk."""
-    import pyarrow.parquet as pq
-
     from infra.glue_tables import CURATED
 
     checked: set[str] = set()
     for table in CURATED:
-        files = sorted(glob.glob(os.path.join(built_lake, "lake", table.name, "dt=*", "*.parquet")))
-        if not files:
+        on_disk = columns_on_disk(built_lake, table.name)
+        if on_disk is None:
             continue  # listings are written by the weekly EMR pipeline (tests/unit/test_listings.py)
-        schema = pq.read_schema(files[0])
-        on_disk = [(f.name, hive_type(str(f.type))) for f in schema]
         assert on_disk == list(table.columns), table.name
         checked.add(table.name)
     # The ACE tables always; the listings ones too once the listings rerun test has written them.

@@ -15,6 +15,7 @@ import duckdb
 from orchestration.devtools.generate import GenerateOptions, generate
 from orchestration.local.runner import Runner
 from orchestration.pipelines import SOCIAL_DAILY
+from tests.lake_schema import columns_on_disk, glue_columns
 
 START, DAYS = dt.date(2026, 10, 28), 3
 END = START + dt.timedelta(days=DAYS - 1)
@@ -98,3 +99,6 @@ def test_social_daily_produces_documents_pages_and_reports(settings, lake):
         brand_total = con.execute("select count(*) from social_brand_report").fetchall()[0][0]
     assert report == {e: a for e, (a, _) in expected.items()}
     assert brand_total == 4
+    # Athena reads the statistics through their Glue tables: the columns the job wrote.
+    for table in ("social_event_stats", "social_brand_stats"):
+        assert columns_on_disk(lake.root, table) == glue_columns(table), table

@@ -19,6 +19,7 @@ import pytest
 
 from ingestion.firehose import DeliveryStream, ingest_lines
 from orchestration.core.lake import Lake
+from tests.lake_schema import columns_on_disk, glue_columns
 
 pytestmark = pytest.mark.e2e
 
@@ -133,13 +134,20 @@ def test_every_record_is_delivered_or_in_the_error_output(usage_lake):
         f"select count(*) from read_parquet('{root}/lake/usage_events/*/*/*.parquet')",
     )[0][0]
     quarantined = 0
-    for path in glob.glob(f"{root}/quarantine/events/format-conversion-failed/*/*.jsonl"):
+    for path in glob.glob(f"{root}/quarantine/events/processing-failed/*/*.jsonl"):
         with open(path) as handle:
             quarantined += len(handle.readlines())
     assert delivered + quarantined == len([line for line in lines if line.strip()])
     assert quarantined > 0
     valid = reference_events(lines)
     assert query(root, "select count(*) from usage_views")[0][0] == len(valid)
+
+
+def test_the_glue_table_declares_what_delivery_writes(usage_lake):
+    """Athena (and dbt's source freshness on `ingested_at`) read usage_events through its Glue
+    table, which Firehose also converts against: the columns the local stream writes."""
+    root, _ = usage_lake
+    assert columns_on_disk(root, "usage_events") == glue_columns("usage_events")
 
 
 def test_stale_events_fail_the_usage_run_on_freshness(tmp_path):

@@ -215,7 +215,7 @@ def delivered_ids(lake) -> list[str]:
 
 
 def error_codes(lake) -> list[str]:
-    folder = os.path.join(lake.quarantine("events"), "format-conversion-failed")
+    folder = os.path.join(lake.quarantine("events"), "processing-failed")
     files = glob.glob(os.path.join(folder, "dt=*", "*.jsonl"))
     lines = [line for f in files for line in Path(f).read_text().splitlines()]
     return sorted(json.loads(line)["lastErrorCode"] for line in lines)

@@ -4,6 +4,7 @@ the template: storage locked down, least-privilege IAM, every pipeline wired to 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -364,6 +365,8 @@ def test_glue_tables_project_their_partitions(synthesized):
         "dim_customer",
         "listings_neighbourhood_stats",
         "usage_events",
+        "social_event_stats",
+        "social_brand_stats",
     }
     for name, table in tables.items():
         parameters = table["Parameters"]
@@ -384,7 +387,7 @@ def test_firehose_converts_to_parquet_partitions_by_event_time_and_quarantines_e
             "ExtendedS3DestinationConfiguration": Match.object_like(
                 {
                     "Prefix": Match.string_like_regexp(
-                        r"^lake/usage_events/dt=!\{partitionKeyFromQuery:dt\}/hour="
+                        r"^lake/usage_events/dt=!\{partitionKeyFromLambda:dt\}/hour="
                     ),
                     "ErrorOutputPrefix": Match.string_like_regexp(r"^quarantine/events/"),
                     "DataFormatConversionConfiguration": Match.object_like(
@@ -400,6 +403,22 @@ def test_firehose_converts_to_parquet_partitions_by_event_time_and_quarantines_e
             )
         },
     )
+
+
+def test_firehose_runs_the_local_conversion_as_its_transformation_lambda(synthesized):
+    (stream,) = synthesized.resources("AWS::KinesisFirehose::DeliveryStream").values()
+    destination = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+    (processor,) = destination["ProcessingConfiguration"]["Processors"]
+    assert processor["Type"] == "Lambda"
+    arn = next(
+        p["ParameterValue"] for p in processor["Parameters"] if p["ParameterName"] == "LambdaArn"
+    )
+    function = _function_by_handler(synthesized, "transform_usage_events")
+    assert arn == {"Fn::GetAtt": [function, "Arn"]}
+    deserializer = destination["DataFormatConversionConfiguration"]["InputFormatConfiguration"]
+    assert "HiveJsonSerDe" in deserializer["Deserializer"]
+    (role,) = [r for r in synthesized.resources("AWS::IAM::Role") if r.startswith("FirehoseRole")]
+    assert "lambda:InvokeFunction" in _policy_actions(synthesized, role)
 
 
 def test_athena_workgroup_caps_bytes_scanned_and_enforces_its_settings(template):
@@ -510,3 +529,23 @@ def test_submit_batch_jobs_is_deployed_and_may_submit_only_the_job_definitions(s
     # The queue, and each job definition with and without its revision.
     assert len(statement["Resource"]) == 1 + 2 * len(definitions)
     assert "*" not in json.dumps(statement["Resource"]).replace(":*", "")
+
+
+def test_every_dbt_source_has_a_glue_table_in_the_lake_database(synthesized):
+    """dbt's athena target reads its sources from the Glue database `lake`: one table each."""
+    import yaml
+
+    sources = yaml.safe_load(
+        (
+            Path(__file__).resolve().parents[2]
+            / "dbt_project/models/staging/lake/_lake__sources.yml"
+        ).read_text()
+    )
+    names = {t["name"] for s in sources["sources"] for t in s["tables"]}
+    assert len(names) == 7
+    tables = {
+        t["Properties"]["TableInput"]["Name"]
+        for t in synthesized.resources("AWS::Glue::Table").values()
+        if t["Properties"]["DatabaseName"] == "lake"
+    }
+    assert names <= tables

@@ -8,6 +8,7 @@ import datetime as dt
 import glob
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -43,7 +44,7 @@ def lake_rows(lake) -> list[dict]:
     return rows
 
 
-def error_output(lake, kind="format-conversion-failed") -> list[dict]:
+def error_output(lake, kind="processing-failed") -> list[dict]:
     paths = glob.glob(os.path.join(lake.quarantine("events"), kind, "*", "*.jsonl"))
     return [json.loads(line) for path in sorted(paths) for line in open(path)]
 
@@ -301,3 +302,77 @@ def test_ingest_events_reads_json_lines_from_stdin(lake):
     assert sorted(r["id"] for r in lake_rows(lake)) == ["e1", "e2", "e3"]
     [refused] = error_output(lake, "put-refused")
     assert base64.b64decode(refused["rawData"]) == big and refused["recordNumber"] == 4
+
+
+def test_aws_firehose_transformation_gives_the_rows_and_partitions_of_local_delivery(lake):
+    """The same records through the local stream and through the deployed stream's
+    transformation Lambda (its handler, fed Firehose's event): the same rows (arrival time
+    included) in the same partitions, and the same records refused. Firehose's own Parquet
+    writing is not run here: its Hive JSON SerDe reads the Lambda's timestamps with
+    java.sql.Timestamp.valueOf, whose format `yyyy-mm-dd hh:mm:ss.ffffff` is checked below."""
+    from orchestration.aws.handlers import transform_usage_events
+
+    arrival = dt.datetime(2026, 10, 7, 9, 30, 15, 250000)
+    # An offset time: 2026-10-05T23:30:00-02:00 is 2026-10-06 01:30 UTC (the UTC day on both).
+    late = record(id="e4", userId="u3", format="video", timestamp="2026-10-05T23:30:00-02:00")
+    refused = [b"{not json", record(id="e9", format="video", timestamp="2026-10-05T01:00:00Z")]
+    records = [*GOOD, late, *refused]
+    with DeliveryStream(lake, hints=LONG, now=lambda: arrival) as stream:
+        stream.put_record_batch(records)
+    local = sorted(lake_rows(lake), key=lambda r: r["id"])
+
+    epoch_ms = int(arrival.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    event = {
+        "invocationId": "inv-1",
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/usage-events",
+        "region": "eu-west-1",
+        "records": [
+            {
+                "recordId": f"r{i}",
+                "approximateArrivalTimestamp": epoch_ms,
+                "data": base64.b64encode(data).decode(),
+            }
+            for i, data in enumerate(records)
+        ],
+    }
+    results = transform_usage_events(event)["records"]
+    assert [r["recordId"] for r in results] == [f"r{i}" for i in range(len(records))]
+    assert [r["result"] for r in results] == ["Ok"] * 4 + ["ProcessingFailed"] * 2
+    # A refused record goes back unchanged: Firehose writes it to the error output prefix.
+    assert results[4]["data"] == base64.b64encode(refused[0]).decode()
+
+    def from_hive(value: str) -> dt.datetime:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}", value), value
+        return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f")
+
+    delivered = []
+    for result in results[:4]:
+        row = json.loads(base64.b64decode(result["data"]))
+        keys = result["metadata"]["partitionKeys"]
+        row.update(
+            timestamp=from_hive(row["timestamp"]),
+            ingested_at=from_hive(row["ingested_at"]),
+            dt=f"dt={keys['dt']}",
+            hour=f"hour={keys['hour']}",
+        )
+        delivered.append(row)
+    assert sorted(delivered, key=lambda r: r["id"]) == local
+    # Worked by hand: e2's epoch ms is 2026-10-07 00:00 UTC, e3's +02:00 is 13:10 UTC, e4's -02:00
+    # is the next UTC day.
+    partitions = {r["id"]: (r["dt"], r["hour"]) for r in local}
+    assert partitions == {
+        "e1": ("dt=2026-10-05", "hour=13"),
+        "e2": ("dt=2026-10-07", "hour=00"),
+        "e3": ("dt=2026-10-05", "hour=13"),
+        "e4": ("dt=2026-10-06", "hour=01"),
+    }
+    assert {r["ingested_at"] for r in local} == {arrival}
+    assert len(error_output(lake)) == 2
+
+
+def test_the_transformation_lambda_refuses_an_event_without_records():
+    from orchestration.aws.events import InvalidEvent
+    from orchestration.aws.handlers import transform_usage_events
+
+    with pytest.raises(InvalidEvent, match="list of records"):
+        transform_usage_events({"invocationId": "x"})

@@ -64,6 +64,12 @@ def test_lambda_zip_imports_its_handlers_on_its_own(bundle, tmp_path):
         "import orchestration.aws.handlers as h, ingestion.loader as l; "
         "from orchestration.outputs.reports import render_usage_report; "
         "from orchestration.workflows import USAGE_MONTHLY_REPORT as w; "
+        # The Firehose transformation runs without pyarrow: one record through it.
+        "import base64, json; r = h.transform_usage_events({'records': [{'recordId': '1', "
+        "'approximateArrivalTimestamp': 0, 'data': base64.b64encode(json.dumps({'id': 'e', "
+        "'userId': 'u', 'format': 'f', 'timestamp': '2026-10-05T13:00:00Z'}).encode()).decode()}]}); "
+        "assert r['records'][0]['metadata']['partitionKeys'] == {'dt': '2026-10-05', 'hour': '13'}; "
+        "assert 'pyarrow' not in sys.modules; "
         "print(h.spark_job_names(), sorted(l.TABLES), 'group by grouping sets' in w.sql)"
     )
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True)
