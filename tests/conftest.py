@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +95,24 @@ def chromium() -> str:
             pytest.fail(reason + "; CI must install it (apt-get install -y chromium)")
         pytest.skip(reason + "; apt-get install -y chromium")
     return found
+
+
+@dataclass
+class Synthesized:
+    outdir: Path
+    template_path: Path
+    template: dict
+
+    def resources(self, kind: str) -> dict[str, dict]:
+        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory) -> Synthesized:
+    """The CDK app synthesized once per session (jsii starts Node: a few seconds), with the code
+    bundle it packages beside it: for the infra tests and the emulated account."""
+    from infra.app import synth
+
+    root = tmp_path_factory.mktemp("infra")
+    template_path = Path(synth(str(root / "cdk.out"), str(root / "dist")))
+    return Synthesized(root / "cdk.out", template_path, json.loads(template_path.read_text()))

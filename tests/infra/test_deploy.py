@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from orchestration.pipelines import PIPELINES
+from tests.emulated import IMAGE_TAG, SERVERLESS_APPLICATION, deploy_stack
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -32,68 +33,6 @@ def test_cfn_lint_finds_no_error(synthesized):
     assert errors == []
 
 
-def _publish_assets(outdir: Path, s3) -> int:
-    """What `cdk deploy` does before deploying: upload each file asset to its bucket and key."""
-    manifest = json.loads((outdir / "Analytics.assets.json").read_text())
-    uploaded = 0
-    for asset in manifest["files"].values():
-        for destination in asset["destinations"].values():
-            bucket = (
-                destination["bucketName"]
-                .replace("${AWS::AccountId}", ACCOUNT)
-                .replace("${AWS::Region}", REGION)
-            )
-            if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-                s3.create_bucket(
-                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
-                )
-            s3.upload_file(str(outdir / asset["source"]["path"]), bucket, destination["objectKey"])
-            uploaded += 1
-    return uploaded
-
-
-def _without_serverless_application(template: dict) -> dict:
-    """moto's CloudFormation has no EMR Serverless: the template's application is created
-    through moto's EMR Serverless API instead, and its attributes put where the template
-    reads them (every other resource is deployed by CloudFormation as it is). moto accepts only
-    release labels shaped emr-N.N.0 and knows no emr-spark-* release: the application is
-    created there under MOTO_RELEASE, and its real label is checked on the template."""
-    client = boto3.client("emr-serverless", region_name=REGION)
-    resources = template["Resources"]
-    attributes: dict[str, dict[str, str]] = {}
-    for logical_id in [k for k, r in resources.items() if r["Type"] == _SERVERLESS_APPLICATION]:
-        properties = resources.pop(logical_id)["Properties"]
-        created = client.create_application(
-            name=properties["Name"],
-            releaseLabel=MOTO_RELEASE,
-            type=properties["Type"],
-            architecture=properties["Architecture"],
-            autoStartConfiguration={"enabled": properties["AutoStartConfiguration"]["Enabled"]},
-            autoStopConfiguration={
-                "enabled": properties["AutoStopConfiguration"]["Enabled"],
-                "idleTimeoutMinutes": properties["AutoStopConfiguration"]["IdleTimeoutMinutes"],
-            },
-            maximumCapacity={k.lower(): v for k, v in properties["MaximumCapacity"].items()},
-        )
-        attributes[logical_id] = {"ApplicationId": created["applicationId"], "Arn": created["arn"]}
-
-    def replace(node):
-        if isinstance(node, dict):
-            target = node.get("Fn::GetAtt")
-            if isinstance(target, list) and target[0] in attributes:
-                return attributes[target[0]][target[1]]
-            return {k: replace(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [replace(v) for v in node]
-        return node
-
-    return replace(template)
-
-
-_SERVERLESS_APPLICATION = "AWS::EMRServerless::Application"
-MOTO_RELEASE = "emr-7.0.0"
-
-
 @pytest.fixture(scope="module")
 def deployed(synthesized):
     with pytest.MonkeyPatch.context() as patch:
@@ -104,26 +43,17 @@ def deployed(synthesized):
         }.items():
             patch.setenv(key, value)
         with mock_aws(config={"batch": {"use_docker": False}}):
-            s3 = boto3.client("s3", region_name=REGION)
-            assert _publish_assets(synthesized.outdir, s3) >= 1
             # The secrets exist before the first deploy, which is given their ARNs.
-            secrets = boto3.client("secretsmanager", region_name=REGION)
-            arns = {
-                parameter: secrets.create_secret(Name=name, SecretString="x")["ARN"]
-                for parameter, name in (
-                    ("PiiSaltSecretArn", "analytics/pii-salt"),
-                    ("WarehouseUrlSecretArn", "analytics/warehouse-url"),
-                )
-            }
-            arns["ImageTag"] = "0123abcd4567"  # the build `make image` pushed
-            cloudformation = boto3.client("cloudformation", region_name=REGION)
-            template = json.loads(synthesized.template_path.read_text())
-            cloudformation.create_stack(
-                StackName="Analytics",
-                TemplateBody=json.dumps(_without_serverless_application(template)),
-                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in arns.items()],
-                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            deploy_stack(
+                synthesized.template_path,
+                synthesized.outdir,
+                lambda service: boto3.client(service, region_name=REGION),
+                {
+                    "PiiSaltSecretArn": ("analytics/pii-salt", "x"),
+                    "WarehouseUrlSecretArn": ("analytics/warehouse-url", "x"),
+                },
             )
+            cloudformation = boto3.client("cloudformation", region_name=REGION)
             yield cloudformation
 
 
@@ -147,6 +77,7 @@ def test_deployed_rules_target_the_deployed_handlers(deployed):
         "analytics-on-object-created",
         "analytics-render-usage-report",
         "analytics-submit-batch-jobs",
+        "analytics-transform-usage-events",
     }
     rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
     expected_handler = {
@@ -157,6 +88,9 @@ def test_deployed_rules_target_the_deployed_handlers(deployed):
         "analytics-usage-daily": "analytics-start-workflow",
         "analytics-social-daily": "analytics-start-workflow",
     }
+    [report] = events.list_targets_by_rule(Rule="analytics-usage-monthly-report")["Targets"]
+    assert report["Arn"] == functions["analytics-start-workflow"]["FunctionArn"]
+    assert rules["analytics-usage-monthly-report"]["ScheduleExpression"] == "cron(0 8 1 * ? *)"
     for rule, function in expected_handler.items():
         pipeline = PIPELINES[rule.removeprefix("analytics-").replace("-", "_")]
         assert rules[rule].get("ScheduleExpression") == pipeline.schedule
@@ -184,7 +118,7 @@ def test_deployed_job_definitions_queue_and_state_machines(deployed):
     assert set(definitions) == expected
     load = definitions["analytics-warehouse-load-load"]["containerProperties"]
     # The image pushed to the stack's repository, at the deployed tag.
-    assert load["image"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/analytics:0123abcd4567"
+    assert load["image"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/analytics:{IMAGE_TAG}"
     # Secrets by their full ARN, as ECS needs them.
     salt = [s["valueFrom"] for s in load["secrets"] if s["name"] == "PII_SALT"]
     assert salt[0].startswith(
@@ -212,7 +146,7 @@ def test_the_spark_application_runs_the_production_release(deployed, synthesized
     ]
     assert application["name"] == "analytics-spark"
     template = json.loads(synthesized.template_path.read_text())
-    [resource] = [r for r in template["Resources"].values() if r["Type"] == _SERVERLESS_APPLICATION]
+    [resource] = [r for r in template["Resources"].values() if r["Type"] == SERVERLESS_APPLICATION]
     assert resource["Properties"]["ReleaseLabel"] == "emr-spark-8.1.0"
     assert resource["Properties"]["AutoStartConfiguration"]["Enabled"] is True
     assert resource["Properties"]["AutoStopConfiguration"]["Enabled"] is True
