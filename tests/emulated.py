@@ -96,3 +96,33 @@ def deploy_stack(
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     return parameters, template
+
+
+def moto_api(endpoint: str, path: str, body: dict) -> None:
+    """POST to a moto server's own API (`/moto-api/...`): its configuration, or the results its
+    Athena gives the next queries."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request).close()
+
+
+def queue_athena_result(endpoint: str, rows: list[tuple]) -> None:
+    """The result moto's Athena gives the next query started (the header row first): moto runs
+    no SQL, so a test says what the service would have answered."""
+    result = {
+        "rows": [
+            {"Data": [{"VarCharValue": v} if v is not None else {} for v in row]} for row in rows
+        ],
+        "column_info": [{"Name": c, "Type": "varchar"} for c in rows[0]],
+    }
+    moto_api(
+        endpoint,
+        "static/athena/query-results",
+        {"account_id": ACCOUNT, "region": REGION, "results": [result]},
+    )

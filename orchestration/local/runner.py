@@ -130,7 +130,10 @@ class Runner:
             # What stands in locally for a managed service (partition registration for Glue's
             # projection) does not run against an S3 lake.
             pipeline = pipeline.for_aws()
-        with run_lock(self.lake, pipeline.name, params):
+        # One shard of a day is a run of its own (on AWS each shard is its own job run).
+        shard = self.settings.shard
+        locked = f"{pipeline.name}@{shard.label}" if shard else pipeline.name
+        with run_lock(self.lake, locked, params):
             return self._run(pipeline, params, resume)
 
     def _run(self, pipeline: Pipeline, params: dict[str, str], resume: bool) -> RunResult:

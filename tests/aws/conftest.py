@@ -30,7 +30,7 @@ import shlex
 import subprocess
 import sys
 import tarfile
-import urllib.request
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +42,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.emulated import ACCOUNT, REGION, deploy_stack
+from tests.emulated import ACCOUNT, REGION, deploy_stack, moto_api, queue_athena_result
 
 BIN = Path(sys.executable).parent
+TRIPWIRE = Path(__file__).resolve().parent / "tripwire"
 SALT = "emulated-account-salt"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -58,13 +59,8 @@ def emulated_server() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    request = urllib.request.Request(
-        f"{url}/moto-api/config",
-        data=json.dumps({"batch": {"use_docker": False}}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request).close()
+    # No container runs here: Batch jobs and Lambda invocations are run by the tests.
+    moto_api(url, "config", {"batch": {"use_docker": False}, "lambda": {"use_docker": False}})
     yield url
     server.stop()
 
@@ -75,7 +71,8 @@ def emulated_server() -> Iterator[str]:
 EMULATION_LIMITS = (
     re.compile(r"Returned 0 rows, but expected 1 row"),
     re.compile(r"EntityNotFoundException.*(GetTableVersions|GetTable) operation"),
-    re.compile(r"list index out of range|NoneType"),  # freshness over an empty result
+    # Source freshness over a query that returned nothing (dbt reports it in its log only).
+    re.compile(r'Got an invalid result from "collect_freshness" macro: \[\]'),
 )
 
 
@@ -91,6 +88,7 @@ class Step:
     # A dbt job that reached Athena and failed only where moto's Athena cannot follow it
     # (EMULATION_LIMITS): the executor goes on as the real service's success would.
     emulated: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -246,6 +244,44 @@ class Account:
         assert "${" not in text, re.findall(r"\$\{[^}]+\}", text)
         return json.loads(text)
 
+    @contextmanager
+    def executing_state_machines(self, machine: str) -> Iterator[None]:
+        """moto's Step Functions executing `machine` itself (for the workflows, whose Athena,
+        Lambda and SNS tasks it runs), its definition substituted as CloudFormation would."""
+        definition = self.definition(machine)
+        [properties] = [
+            r["Properties"]
+            for r in self.template["Resources"].values()
+            if r["Type"] == "AWS::StepFunctions::StateMachine"
+            and r["Properties"]["StateMachineName"] == machine
+        ]
+        # moto keeps executing state machines apart: the machine is deployed there again.
+        self._configure({"stepfunctions": {"execute_state_machine": True}})
+        self.client("stepfunctions").create_state_machine(
+            name=machine,
+            definition=json.dumps(definition),
+            roleArn=self.resolve(properties["RoleArn"]),
+        )
+        # Its tasks call the services on localhost:MOTO_PORT: this account's server.
+        port = self.endpoint.rsplit(":", 1)[-1]
+        try:
+            with self.environment({"MOTO_PORT": port}):
+                yield
+        finally:
+            self._configure({"stepfunctions": {"execute_state_machine": False}})
+
+    def _configure(self, config: dict) -> None:
+        moto_api(self.endpoint, "config", config)
+
+    def wait_for(self, execution_arn: str, timeout: float = 120) -> dict:
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                return described
+            time.sleep(0.2)
+
     def run_execution(self, execution_arn: str, before: dict | None = None) -> Execution:
         """Run a started execution (moto records it; this walks its states). `before` maps a
         state's name to what the test does just before it runs (e.g. queue Athena results)."""
@@ -335,20 +371,28 @@ class Account:
             },
             **({"AWS_BATCH_JOB_ARRAY_INDEX": str(array_index)} if array_index is not None else {}),
         }
+        # Each job is a container of its own: its own temporary folder.
+        temporary = self.work / f"job-{uuid.uuid4().hex[:8]}"
+        temporary.mkdir()
+        env["TMPDIR"] = str(temporary)
         artifacts_before = set(self.objects_keys("_runs/artifacts/"))
+        clock = time.monotonic()
         done = subprocess.run(
             [str(BIN / "analytics"), *command],
             env=env,
-            cwd=self.work,
+            cwd=temporary,
             capture_output=True,
             text=True,
             timeout=900,
         )
         output = done.stdout[-4000:] + done.stderr[-6000:]
         step = Step("", "batch", definition, done.returncode, output)
+        step.seconds = time.monotonic() - clock
         if done.returncode != 0 and self.task_access[definition] == "dbt":
             new = sorted(set(self.objects_keys("_runs/artifacts/")) - artifacts_before)
             step.emulated = self._emulation_limited(new)
+            if not step.emulated:
+                step.output += f"\nnot an emulation limit: {getattr(self, 'unexpected', new)}"
         return step
 
     def _emulation_limited(self, keys: list[str]) -> list[str]:
@@ -358,11 +402,19 @@ class Account:
         results = [k for k in keys if k.endswith(("run_results.json", "sources.json"))]
         for key in results:
             body = json.loads(s3.get_object(Bucket=self.lake_bucket, Key=key)["Body"].read())
+            if key.endswith("sources.json") and not body["results"]:
+                log_key = key.rsplit("/", 1)[0] + "/dbt.log"
+                log = s3.get_object(Bucket=self.lake_bucket, Key=log_key)["Body"].read().decode()
+                if not EMULATION_LIMITS[-1].search(log):
+                    self.unexpected = f"{key}: no freshness result, and not for an empty query"
+                    return []
+                failures.append(f"{key}: freshness query returned no row")
             for result in body["results"]:
                 if result["status"] in ("success", "pass", "skipped", "warn"):
                     continue
                 message = result.get("message") or ""
                 if not any(limit.search(message) for limit in EMULATION_LIMITS):
+                    self.unexpected = f"{result['unique_id']}: {result['status']}: {message}"
                     return []
                 failures.append(f"{result['unique_id']}: {message.strip().splitlines()[-1]}")
         return failures
@@ -381,11 +433,19 @@ class Account:
         )
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
+    @property
+    def tripwire(self) -> Path:
+        """Where a process of the account records that it opened a DuckDB database."""
+        return self.work / "duckdb-opened.txt"
+
     def base_env(self) -> dict[str, str]:
         home = self.work / "home"
         home.mkdir(exist_ok=True)
         return {
             "PATH": os.environ["PATH"],
+            # Every process gets the DuckDB tripwire (tripwire/sitecustomize.py).
+            "PYTHONPATH": str(TRIPWIRE),
+            "DUCKDB_TRIPWIRE": str(self.tripwire),
             "HOME": str(home),
             "SPARK_LOCAL_IP": "127.0.0.1",
             **{k: os.environ[k] for k in ("JAVA_HOME", "SPARK_JARS_CACHE") if k in os.environ},
@@ -453,6 +513,7 @@ class Account:
             },
             "PYSPARK_PYTHON": python,
             "PYSPARK_DRIVER_PYTHON": python,
+            "TMPDIR": str(folder),  # each job run has a machine of its own
         }
         # EMRFS's stand-in: S3A on the account's endpoint, from the jar cache.
         cache = jar_cache(os.environ.get("SPARK_JARS_CACHE"))
@@ -464,19 +525,24 @@ class Account:
             "local[2]",
             "--conf",
             "spark.driver.memory=1g",
+            # A two-core machine's partition count, as a local session has (a cluster keeps
+            # Spark's 200 and adaptive execution coalesces them).
+            "--conf",
+            "spark.sql.shuffle.partitions=4",
             *(arg for key, value in emrfs.items() for arg in ("--conf", f"{key}={value}")),
             "--py-files",
             download(code),
             download(entry_point),
             *arguments,
         ]
+        clock = time.monotonic()
         done = subprocess.run(
             command, env=env, cwd=folder, capture_output=True, text=True, timeout=900
         )
+        seconds = time.monotonic() - clock
         detail = " ".join(shlex.quote(a) for a in arguments)
-        return Step(
-            "", "spark-submit", detail, done.returncode, done.stdout[-4000:] + done.stderr[-6000:]
-        )
+        output = done.stdout[-4000:] + done.stderr[-6000:]
+        return Step("", "spark-submit", detail, done.returncode, output, seconds=seconds)
 
     def archive_python(self) -> str:
         """The bundle's packed environment, packed for this machine's Python (EMR's is packed
@@ -493,28 +559,7 @@ class Account:
         return self._archive_python
 
     def queue_athena_result(self, rows: list[tuple]) -> None:
-        """The result moto's Athena gives the next query started (header row first): moto
-        runs no SQL, so a test says what the service would have answered."""
-        body = {
-            "account_id": ACCOUNT,
-            "region": REGION,
-            "results": [
-                {
-                    "rows": [
-                        {"Data": [{"VarCharValue": v} if v is not None else {} for v in row]}
-                        for row in rows
-                    ],
-                    "column_info": [{"Name": c, "Type": "varchar"} for c in rows[0]],
-                }
-            ],
-        }
-        request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/static/athena/query-results",
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(request).close()
+        queue_athena_result(self.endpoint, rows)
 
     # --- the lake ---------------------------------------------------------------------------
 
@@ -596,3 +641,12 @@ def account(emulated_server, synthesized, postgres_server, tmp_path_factory) -> 
     yield deployed
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"drop schema if exists {schema} cascade")
+
+
+@pytest.fixture(autouse=True)
+def no_duckdb_opened(request):
+    """No task of an AWS pipeline opens a DuckDB file: checked after every test of the account."""
+    yield
+    if "account" in request.fixturenames:
+        account = request.getfixturevalue("account")
+        assert not account.tripwire.exists(), account.tripwire.read_text()[-3000:]

@@ -297,3 +297,176 @@ def test_ace_monthly_exports_the_same_csv_bytes_as_locally(account, ace_day):
     ]
     assert len(exports) == 2
     assert {q["QueryExecutionContext"]["Database"] for q in exports} == {"analytics"}
+
+
+SOCIAL_RAW = ("raw/ticketing", "raw/users", "raw/social")
+
+
+def test_social_daily_from_its_schedule(account, landed, tmp_path):
+    """Curation, then one EMR Serverless job run per shard (at once), then dbt: the statistics
+    and the documents on S3 equal the folder lake's, byte for byte for the documents."""
+    from tests.aws.conftest import SALT
+
+    for zone in SOCIAL_RAW:
+        account.upload_tree(landed, zone)
+    event = account.rule_input("analytics-social-daily", f"{DAY + dt.timedelta(days=1)}T06:00:00Z")
+    started = account.invoke("start_workflow", event)
+    execution = account.run_execution(started["executionArn"])
+    assert execution.status == "SUCCEEDED", [(s.state, s.output[-3000:]) for s in execution.steps]
+    assert sorted(s.state for s in execution.steps) == [
+        "dbt_build_social", "social_analytics_1", "social_analytics_2", "social_curation_daily",
+    ]  # fmt: skip
+    shards = sorted(s.detail for s in execution.steps if s.state.startswith("social_analytics"))
+    assert shards == [f"social_daily social_analytics --date {DAY}"] * 2
+
+    folder = tmp_path / "lake"
+    _copy(landed, folder, *SOCIAL_RAW)
+    _run_locally(folder, "social_daily", {"date": DAY.isoformat()}, SALT)
+    tables = ("lake/ticketing", "lake/users", "lake/social", "quarantine/")
+    expected = {
+        k: v
+        for zone in ("lake", "quarantine")
+        for k, v in _folder_partitions(folder, zone).items()
+        if k.startswith(tables)
+    }
+    assert {"lake/social_event_stats", "lake/social_brand_stats"} <= {
+        p.split("/dt=")[0] for p in expected
+    }
+    written = account.objects()
+    on_s3 = _partitions(
+        {
+            k: v
+            for k, v in written.items()
+            if k.startswith(tables) and k.rsplit("/", 1)[0] in expected
+        }
+    )
+    assert on_s3 == expected
+    documents = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in (folder / "exports" / "social").rglob("*")
+        if p.is_file()
+    }
+    assert documents
+    assert {k: v for k, v in written.items() if k.startswith("exports/social/")} == documents
+    _assert_dbt_reached_athena(account, execution.steps, {"social_event_stats"})
+
+
+def test_usage_daily_over_what_firehose_delivered(account, landed, tmp_path):
+    """The events through the deployed stream's transformation Lambda (its handler, given the
+    records as Firehose batches them) come out with the partitions the local stream writes;
+    the delivered Parquet on S3 is what the usage build reads. moto runs no Firehose: the
+    local stream's files stand for its delivery (test_firehose.py shows both give the same
+    rows). The build's source freshness reaches Athena on `ingested_at` (moto returns no row:
+    the emulation stops there)."""
+    import base64
+
+    from ingestion.firehose import DeliveryStream, ingest_lines
+
+    [raw] = sorted((landed / "raw" / "usage_events").rglob("*.jsonl"))
+    lines = [line for line in raw.read_bytes().splitlines() if line.strip()]
+    folder = Lake(str(tmp_path / "lake"))
+    with DeliveryStream(folder) as stream:
+        ingest_lines(stream, lines)
+    records = [
+        {
+            "recordId": str(i),
+            "approximateArrivalTimestamp": 1793000000000,
+            "data": base64.b64encode(line).decode(),
+        }
+        for i, line in enumerate(lines)
+    ]
+    transformed = account.invoke("transform_usage_events", {"records": records})["records"]
+    delivered = Counter(
+        (
+            f"dt={r['metadata']['partitionKeys']['dt']}",
+            f"hour={r['metadata']['partitionKeys']['hour']}",
+        )
+        for r in transformed
+        if r["result"] == "Ok"
+    )
+    local = Counter()
+    for path in Path(folder.curated("usage_events")).rglob("*.parquet"):
+        local[(path.parent.parent.name, path.parent.name)] += pq.read_metadata(path).num_rows
+    assert delivered == local
+    refused = [
+        p.read_text().splitlines() for p in Path(folder.quarantine("events")).rglob("*.jsonl")
+    ]
+    assert sum(1 for r in transformed if r["result"] != "Ok") == sum(map(len, refused))
+
+    account.upload_tree(Path(folder.root), "lake/usage_events")
+    event = account.rule_input("analytics-usage-daily", f"{DAY + dt.timedelta(days=1)}T05:30:00Z")
+    started = account.invoke("start_workflow", event)
+    execution = account.run_execution(started["executionArn"])
+    assert execution.status == "SUCCEEDED", [(s.state, s.output) for s in execution.steps]
+    [step] = execution.steps
+    assert step.state == "dbt_build_usage" and step.emulated
+    freshness = [q["Query"] for q in _athena_queries(account) if "ingested_at" in q["Query"]]
+    assert freshness and '"awsdatacatalog"."lake"."usage_events"' in freshness[0]
+
+
+def test_the_usage_report_from_its_monthly_schedule(account):
+    """08:00 UTC on the 1st → start_workflow with the previous month → the deployed state
+    machine, executed by moto's Step Functions (its Athena query, polled; the render Lambda; SNS
+    into a subscribed queue standing in for the recipients) → the render function's handler,
+    given the payload the state machine sent it, writes the report on S3. moto's Athena runs no
+    SQL: the query's result is given to it."""
+    account.queue_athena_result(
+        [
+            ("event_date", "format", "views", "unique_users"),
+            (None, "video", "4", "2"),
+            ("2026-10-01", "video", "3", "2"),
+            ("2026-10-02", "video", "1", "1"),
+        ]
+    )
+    sqs = account.client("sqs")
+    queue = sqs.create_queue(QueueName="report-recipients")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    account.client("sns").subscribe(
+        TopicArn=account.outputs["ReportsTopic"], Protocol="sqs", Endpoint=queue_arn
+    )
+    event = account.rule_input("analytics-usage-monthly-report", "2026-11-01T08:00:00Z")
+    with account.executing_state_machines("analytics-usage-monthly-report"):
+        started = account.invoke("start_workflow", event)
+        described = account.wait_for(started["executionArn"])
+        history = account.client("stepfunctions").get_execution_history(
+            executionArn=started["executionArn"]
+        )["events"]
+    failures = [e for e in history if "Failed" in e["type"]]
+    assert described["status"] == "SUCCEEDED", json.dumps(failures, default=str)[:3000]
+    assert json.loads(described["input"]) == {"startDate": "2026-10-01", "endDate": "2026-10-31"}
+    [scheduled] = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in history
+        if e.get("taskScheduledEventDetails", {}).get("resource") == "invoke"
+    ]
+    rendered = account.invoke("render_usage_report", scheduled["Payload"])
+    report = "exports/usage/2026-10-01_2026-10-31/"
+    written = account.objects(report)
+    assert {k.removeprefix(report) for k in written} >= {
+        "report.html",
+        "daily_views.csv",
+        "format_totals.csv",
+    }
+    assert rendered
+    [message] = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert message["Subject"] == "Usage report 2026-10-01 to 2026-10-31"
+    assert f"s3://{account.lake_bucket}/{report}report.html" in message["Message"]
+
+
+def test_the_duckdb_tripwire_catches_a_task_that_opens_duckdb(account, tmp_path):
+    """The check after every test here can fail: a process started as the account starts its
+    tasks, opening DuckDB, is stopped and recorded."""
+    import subprocess
+    import sys
+
+    record = tmp_path / "opened.txt"
+    env = {**account.base_env(), "DUCKDB_TRIPWIRE": str(record)}
+    code = "from orchestration.local.catalog import register_partitions as r; from orchestration.core.lake import Lake; r(Lake('/tmp/x'))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "opened a DuckDB database" in done.stderr
+    assert "register_partitions" in record.read_text()

@@ -8,8 +8,6 @@ query for real over tables holding the same month, other months and rows out of 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.request
 
 import boto3
 import duckdb
@@ -18,6 +16,7 @@ import pytest
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
 from orchestration.outputs.exports import FINANCE_EXPORTS, csv_bytes, export_month
+from tests.emulated import queue_athena_result
 
 REGION = "eu-west-1"
 MONTH = "2026-10"
@@ -98,26 +97,7 @@ def test_duckdb_export_selects_the_month_in_grain_order(tmp_path):
 
 def _seed_athena(endpoint: str, header: tuple[str, ...], rows: list[tuple]) -> None:
     """Queue the result moto's Athena returns for the next query (header row first)."""
-    body = {
-        "account_id": "123456789012",
-        "region": REGION,
-        "results": [
-            {
-                "rows": [
-                    {"Data": [{"VarCharValue": v} if v is not None else {} for v in row]}
-                    for row in [header, *rows]
-                ],
-                "column_info": [{"Name": c, "Type": "varchar"} for c in header],
-            }
-        ],
-    }
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/static/athena/query-results",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request).close()
+    queue_athena_result(endpoint, [header, *rows])
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import gzip
 import hashlib
-import io
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import boto3
-import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
@@ -120,133 +115,3 @@ def test_the_spark_archive_is_a_packed_environment_for_the_runtime(bundle, tmp_p
 def test_publishing_without_a_bundle_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="run `analytics package"):
         read_bundle(str(tmp_path))
-
-
-def _json_records(folder: Path) -> list:
-    """Every line of a raw partition that parses as JSON (the generator adds malformed ones)."""
-    records = []
-    for path in sorted(folder.iterdir()):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as handle:
-            for line in handle:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    continue
-    return records
-
-
-@pytest.mark.spark
-def test_the_rendered_job_run_spark_submits_its_task_with_the_salt_from_secrets_manager(
-    bundle, tmp_path, moto_server
-):
-    """A Spark task's EMR Serverless state, spark-submitted here as EMR Serverless would: its
-    entry point from the bundle with its arguments, its driver environment, the archive's
-    Python (packed for this machine's interpreter, as EMR's is for its own): every module the
-    task imports comes from the archive or the code zip, pyspark from spark-submit. What EMR provides is stood in for: the code bucket is the bundle folder, the lake a
-    folder (a local spark-submit has no EMRFS; test_s3_lake.py covers S3), the secret a moto
-    server's, the master `--master local[1]` (that the session then sets none of its own is
-    unit-tested in test_spark_submit.py)."""
-    import hashlib as sha
-
-    import pyspark
-
-    from orchestration.aws import spark_runtime
-    from orchestration.aws.package import spark_archive
-    from orchestration.aws.render import render
-    from orchestration.core.lake import Lake
-    from orchestration.devtools.generate import GenerateOptions, generate
-    from orchestration.pipelines import PIPELINES
-
-    states = render(PIPELINES["ace_daily"])["state_machine"]["definition"]["States"]
-    [run] = [
-        s
-        for level in states.values()
-        for s in [level, *(b["States"][b["StartAt"]] for b in level.get("Branches", []))]
-        if s.get("Parameters", {}).get("Name") == "analytics-ace-daily-notification-attempted-daily"
-    ]
-    driver = run["Parameters"]["JobDriver"]["SparkSubmit"]
-    conf = dict(
-        pair.split("=", 1) for pair in driver["SparkSubmitParameters"].split("--conf ") if pair
-    )
-    prefix = spark_runtime.SERVERLESS_DRIVER_ENV
-    driver_env = {
-        k.removeprefix(prefix): v.strip() for k, v in conf.items() if k.startswith(prefix)
-    }
-    assert driver_env["PII_SALT_SECRET_ID"] == "${PiiSaltSecret}"
-    arguments = driver[
-        "EntryPointArguments.$"
-    ]  # States.Array('ace_daily', '<task>', '--date', $.date)
-    args = [a.strip(" '") for a in arguments.removeprefix("States.Array(").rstrip(")").split(",")]
-    assert args[-1] == "$.date"
-    args[-1] = "2026-01-05"
-
-    environment = tmp_path / "environment"
-    with tarfile.open(fileobj=io.BytesIO(spark_archive(python_prefix=sys.base_prefix))) as packed:
-        packed.extractall(environment, filter="fully_trusted")
-    python = str(environment / "bin" / "python")
-    lake = tmp_path / "lake"
-    generate(Lake(str(lake)), GenerateOptions(dt.date(2026, 1, 5), days=1, scale=40, seed=5))
-    secrets = boto3.client(
-        "secretsmanager",
-        endpoint_url=moto_server,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    secrets.create_secret(Name="analytics/pii-salt", SecretString="salt-from-the-secret")
-
-    code = driver["EntryPoint"].replace("s3://${CodeBucket}/analytics", bundle.folder)
-    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
-    env = {
-        **{
-            k: v
-            for k, v in driver_env.items()
-            if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
-        },
-        "PII_SALT_SECRET_ID": "analytics/pii-salt",
-        "AWS_REGION": "eu-west-1",
-        "LAKE_ROOT": str(lake),
-        "PYSPARK_PYTHON": python,
-        "PYSPARK_DRIVER_PYTHON": python,
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        **({"JAVA_HOME": os.environ["JAVA_HOME"]} if "JAVA_HOME" in os.environ else {}),
-    }
-    done = subprocess.run(
-        [
-            str(submit),
-            "--master",
-            "local[1]",
-            "--py-files",
-            conf["spark.submit.pyFiles"]
-            .strip()
-            .replace("s3://${CodeBucket}/analytics", bundle.folder),
-            code,
-            *args,
-        ],  # fmt: skip
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    # The destinations are hashed with the secret's salt (sha256 of salt + destination).
-    raw = _json_records(lake / "raw" / "notifications" / "attempted" / "dt=2026-01-05")
-    written = pq.read_table(lake / "lake" / "notification_attempts" / "dt=2026-01-05").to_pylist()
-    by_id = {r["notification_id"]: r["destination_hash"] for r in written}
-    checked = 0
-    for record in raw:
-        if (
-            isinstance(record, dict)
-            and by_id.get(record.get("notification_id"))
-            and isinstance(record.get("destination"), str)
-        ):
-            expected = sha.sha256(("salt-from-the-secret" + record["destination"]).encode())
-            if by_id[record["notification_id"]] == expected.hexdigest():
-                checked += 1
-    assert checked >= len(written) // 2 > 0

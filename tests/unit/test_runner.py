@@ -201,3 +201,27 @@ def test_an_unreachable_warehouse_is_a_one_line_error_that_is_retried(settings):
         2,
         2,
     )
+
+
+def test_one_shard_of_a_day_does_not_lock_out_the_other_shards(tmp_path):
+    """Each shard is a run of its own (on AWS one job run each, side by side); the same shard
+    twice is refused."""
+    from orchestration.core.settings import Settings
+
+    ran: list[str] = []
+    pipeline = Pipeline(
+        "sharded",
+        "d",
+        "date",
+        (Task("s", "python", lambda ctx: ran.append(ctx.shard.label) or {}, shards=2),),
+    )
+    lake_root = str(tmp_path / "lake")
+    first = Settings(LAKE_ROOT=lake_root, NUM_SHARDS=2, CURRENT_SHARD=1)
+    second = Settings(LAKE_ROOT=lake_root, NUM_SHARDS=2, CURRENT_SHARD=2)
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    lake = Runner(first, quiet).lake
+    with run_lock(lake, "sharded@1-of-2", PARAMS):
+        assert Runner(second, quiet).run(pipeline, PARAMS).succeeded
+        with pytest.raises(RunError, match="already running"):
+            Runner(first, quiet).run(pipeline, PARAMS)
+    assert ran == ["2-of-2"]
