@@ -85,6 +85,36 @@ def _check_dialect(models: dict[str, str], dialect: str) -> dict[str, set[str]]:
     return unknown
 
 
+def redshift_unsupported(sql: str) -> set[str]:
+    """PostgreSQL constructs Redshift does not implement (AWS's list of unsupported PostgreSQL
+    features) that sqlglot's Redshift dialect parses anyway."""
+    found: set[str] = set()
+    for tree in sqlglot.parse(sql, read="postgres"):
+        if tree is None:
+            continue
+        if tree.find(exp.NullSafeEQ, exp.NullSafeNEQ):
+            found.add("IS [NOT] DISTINCT FROM")
+        if any(d.args.get("on") for d in tree.find_all(exp.Distinct)):
+            found.add("DISTINCT ON")
+        if tree.find(exp.Filter):
+            found.add("aggregate FILTER")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sql", "construct"),
+    [
+        ("select * from a join b on a.x is distinct from b.x", "IS [NOT] DISTINCT FROM"),
+        ("select a from t where a is not distinct from b", "IS [NOT] DISTINCT FROM"),
+        ("select distinct on (id) id, v from t order by id, v", "DISTINCT ON"),
+        ("select count(*) filter (where ok) from t", "aggregate FILTER"),
+    ],
+)
+def test_the_redshift_check_finds_what_redshift_lacks(sql, construct):
+    assert redshift_unsupported(sql) == {construct}
+    assert redshift_unsupported("select distinct id, count(*) from t group by id") == set()
+
+
 @pytest.mark.parametrize("target", ["local", "athena", "postgres", "redshift"])
 def test_dbt_parse_succeeds_for_every_target(target, tmp_path):
     result = _dbt(["parse", "--target", target], {}, tmp_path / "target")
@@ -216,3 +246,5 @@ def test_redshift_dialect_compilation_is_redshift_sql_in_first_build_and_daily_f
         # gets none (redshift__materialized_cte), so it is removed before the Redshift check.
         redshift = {n: s.replace(" as materialized (", " as (") for n, s in models.items()}
         assert _check_dialect(redshift, "redshift") == {}
+        unsupported = {n: redshift_unsupported(s) for n, s in redshift.items()}
+        assert {n: found for n, found in unsupported.items() if found} == {}

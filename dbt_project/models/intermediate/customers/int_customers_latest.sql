@@ -61,10 +61,10 @@ final as (
             latest.updated_at = stored.updated_at
             and latest.snapshot_date > stored.snapshot_date
             and (
-                latest.client_id is distinct from stored.client_id
-                or latest.is_test is distinct from stored.is_test
-                or latest.segment is distinct from stored.segment
-                or latest.created_at is distinct from stored.created_at
+                {{ differs('latest.client_id', 'stored.client_id') }}
+                or {{ differs('latest.is_test', 'stored.is_test') }}
+                or {{ differs('latest.segment', 'stored.segment') }}
+                or {{ differs('latest.created_at', 'stored.created_at') }}
             )
         )
     {% endif %}
