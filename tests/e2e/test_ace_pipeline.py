@@ -292,6 +292,38 @@ def test_dbt_unit_tests_pass(built_lake):
     assert "PASS=16 " in done.stdout
 
 
+def test_an_incremental_fold_without_its_landing_day_is_refused(built_lake):
+    """dbt on the built lake (the states table exists) without ACE_LANDING_DATE: a compile error
+    naming the variable, not a run that folds nothing."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("ACE_LANDING_DATE", "ACE_BILLING_MONTH")
+    }
+    env.update(
+        LAKE_ROOT=built_lake,
+        DBT_TARGET_PATH=f"{built_lake}/_dbt/target",
+        DBT_LOG_PATH=f"{built_lake}/_dbt/logs",
+    )
+    done = subprocess.run(
+        [
+            DBT,
+            "run",
+            "--select",
+            "int_notification_states",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode != 0
+    assert "set ACE_LANDING_DATE=YYYY-MM-DD" in done.stdout
+
+
 def test_summary_prints_units_and_quarantine(built_lake):
     done = cli(built_lake, "summary")
     assert "ACE units per client and billing month" in done.stdout

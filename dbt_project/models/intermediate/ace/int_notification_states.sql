@@ -11,6 +11,14 @@ with
 
 {% set landing_date = env_var('ACE_LANDING_DATE', '') %}
 {% set daily = is_incremental() %}
+{#- A daily fold without its day would fold nothing, silently: refused. A month's rebuild
+    (ACE_BILLING_MONTH) folds nothing on purpose; --full-refresh folds the whole lake. -#}
+{% if execute and daily and not landing_date and not env_var('ACE_BILLING_MONTH', '') %}
+    {{ exceptions.raise_compiler_error(
+        "int_notification_states is built incrementally: set ACE_LANDING_DATE=YYYY-MM-DD (the "
+        ~ "landing day to fold; analytics run ace_daily --date sets it) or ACE_BILLING_MONTH=YYYY-MM "
+        ~ "(a month's rebuild), or build it with --full-refresh") }}
+{% endif %}
 {#- On DuckDB a daily run's rows carry the row id of the stored row each replaces: the stored rows
     are then deleted by row id (incremental_by, replace_stored_rows), not looked up again. -#}
 {% set by_rowid = daily and config.get('incremental_strategy') == 'replace_stored_rows' %}
