@@ -36,8 +36,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
@@ -138,19 +140,6 @@ class Account:
         """What every process of the account is given: the standard SDK variables."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION, **CREDENTIALS}
 
-    @contextmanager
-    def environment(self, values: dict[str, str]) -> Iterator[None]:
-        saved = {k: os.environ.get(k) for k in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
-
     def resolve(self, node: Any) -> Any:
         """The CloudFormation intrinsics the stack's substitutions use, as deployed."""
         if isinstance(node, list):
@@ -221,7 +210,7 @@ class Account:
         function = f"analytics-{handler.replace('_', '-')}"
         configuration = self.client("lambda").get_function_configuration(FunctionName=function)
         variables = configuration.get("Environment", {}).get("Variables", {})
-        with self.environment({**self.aws_env, "AWS_REGION": REGION, **variables}):
+        with patch.dict(os.environ, {**self.aws_env, "AWS_REGION": REGION, **variables}):
             return getattr(handlers, handler)(event)
 
     # --- state machines ----------------------------------------------------------------------
@@ -265,7 +254,7 @@ class Account:
         # Its tasks call the services on localhost:MOTO_PORT: this account's server.
         port = self.endpoint.rsplit(":", 1)[-1]
         try:
-            with self.environment({"MOTO_PORT": port}):
+            with patch.dict(os.environ, {"MOTO_PORT": port}):
                 yield
         finally:
             self._configure({"stepfunctions": {"execute_state_machine": False}})
@@ -419,7 +408,7 @@ class Account:
                 failures.append(f"{result['unique_id']}: {message.strip().splitlines()[-1]}")
         return failures
 
-    @property
+    @cached_property
     def task_access(self) -> dict[str, str]:
         from orchestration.aws.render import render_all
 
@@ -636,7 +625,7 @@ def account(emulated_server, synthesized, postgres_server, tmp_path_factory) -> 
     deployed = Account(emulated_server, work, template, parameters)
     deployed.warehouse_url = warehouse  # type: ignore[attr-defined]
     deployed.create_catalog()
-    with deployed.environment(deployed.aws_env):
+    with patch.dict(os.environ, deployed.aws_env):
         publish(read_bundle(str(synthesized.outdir.parent / "dist")), deployed.code_bucket)
     yield deployed
     with psycopg.connect(postgres_server, autocommit=True) as conn:
