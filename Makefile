@@ -35,6 +35,10 @@ demo: setup
 	$(BIN)/analytics backfill social_daily --from $(DEMO_START) --to $(DEMO_END) --task social_curation_daily
 	$(BIN)/analytics run social_daily --date $(DEMO_END)
 	$(BIN)/analytics summary
+	@# The dbt docs site as one self-contained page (the daily form of the models' SQL).
+	cd dbt_project && ACE_LANDING_DATE=$(DEMO_END) DBT_TARGET_PATH="$(LAKE_ROOT)/_dbt/target" \
+		DBT_LOG_PATH="$(LAKE_ROOT)/_dbt/logs" ../$(BIN)/dbt docs generate --static --profiles-dir . --quiet
+	@echo "dbt docs: open $(LAKE_ROOT)/_dbt/target/static_index.html in a browser (one file, offline)"
 
 test: setup
 	$(BIN)/pytest
@@ -62,12 +66,16 @@ synth: setup
 	@# cfn-lint exits with a bit mask: 2 = errors, 4 = warnings (printed, not failing), 1 = crash.
 	$(BIN)/cfn-lint cdk.out/Analytics.template.json; rc=$$?; test $$(( rc & 3 )) -eq 0
 
-# ruff (lint + format) and the layer rules of DESIGN §10 (import-linter, pyproject.toml).
+# ruff (lint + format), the layer rules of DESIGN §10 (import-linter, pyproject.toml), hadolint,
+# and SQLFluff over the dbt project.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
+	@# SQLFluff compiles the dbt project (.sqlfluff) against a throwaway lake, never the user's.
+	lake=$$(mktemp -d) && LAKE_ROOT=$$lake $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests; \
+		rc=$$?; rm -rf "$$lake"; exit $$rc
 
 format: setup
 	$(BIN)/ruff format .

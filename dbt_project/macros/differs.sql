@@ -1,5 +1,6 @@
-{#- True when two expressions differ, a NULL differing from any value and equal to NULL (`is
-    distinct from`, which Redshift lacks). -#}
+{#- True when two expressions differ, a NULL differing from any value and equal to NULL: `is
+    distinct from`, which Redshift lacks. (`left = right` is NULL when either is; then they
+    differ unless both are.) -#}
 {% macro differs(left, right) -%}
-    (case when {{ left }} = {{ right }} or ({{ left }} is null and {{ right }} is null) then false else true end)
+    (not coalesce({{ left }} = {{ right }}, {{ left }} is null and {{ right }} is null))
 {%- endmacro %}

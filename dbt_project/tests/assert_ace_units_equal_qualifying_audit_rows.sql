@@ -27,8 +27,10 @@ select
 
 from agg
 full outer join audit
-    on agg.client_id = audit.client_id
-    and agg.billing_month = audit.billing_month
-where agg.ace_units is null
+    on
+        agg.client_id = audit.client_id
+        and agg.billing_month = audit.billing_month
+where
+    agg.ace_units is null
     or audit.qualifying_rows is null
     or agg.ace_units != audit.qualifying_rows

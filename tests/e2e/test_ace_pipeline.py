@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,16 @@ def built_lake(tmp_path_factory) -> str:
     cli(root, "run", "usage_daily", "--date", END)
     cli(root, "run", "social_daily", "--date", START)
     return root
+
+
+def dbt(root: str, *args: str) -> subprocess.CompletedProcess:
+    """dbt itself on a lake, as a user runs it by hand: no run parameter in the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACE_")}
+    env.update(
+        LAKE_ROOT=root, DBT_TARGET_PATH=f"{root}/_dbt/target", DBT_LOG_PATH=f"{root}/_dbt/logs"
+    )
+    command = [DBT, *args, "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
 def query(root: str, sql: str) -> list[tuple]:
@@ -264,64 +275,41 @@ def test_rerunning_a_pipeline_with_the_same_parameters_changes_nothing(built_lak
 
 
 def test_dbt_unit_tests_pass(built_lake):
-    env = {
-        **os.environ,
-        "LAKE_ROOT": built_lake,
-        "DBT_TARGET_PATH": f"{built_lake}/_dbt/target",
-        "DBT_LOG_PATH": f"{built_lake}/_dbt/logs",
-    }
-    done = subprocess.run(
-        [
-            DBT,
-            "test",
-            "--select",
-            "test_type:unit",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = dbt(built_lake, "test", "--select", "test_type:unit")
     assert done.returncode == 0, done.stdout[-3000:]
-    # One per §5.1 rule, plus the customer fold, 3 for usage, 1 for social (the models' YAML).
-    assert "PASS=16 " in done.stdout
+    # One per §5.1 rule, the customer fold (daily and full), the month sums' delta path (2) and
+    # choice of months (2), 3 for usage, 1 for social (the models' YAML).
+    assert "PASS=21 " in done.stdout
 
 
 def test_an_incremental_fold_without_its_landing_day_is_refused(built_lake):
     """dbt on the built lake (the states table exists) without ACE_LANDING_DATE: a compile error
     naming the variable, not a run that folds nothing."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("ACE_LANDING_DATE", "ACE_BILLING_MONTH")
-    }
-    env.update(
-        LAKE_ROOT=built_lake,
-        DBT_TARGET_PATH=f"{built_lake}/_dbt/target",
-        DBT_LOG_PATH=f"{built_lake}/_dbt/logs",
-    )
-    done = subprocess.run(
-        [
-            DBT,
-            "run",
-            "--select",
-            "int_notification_states",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-        ],  # fmt: skip
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = dbt(built_lake, "run", "--select", "int_notification_states")
     assert done.returncode != 0
     assert "set ACE_LANDING_DATE=YYYY-MM-DD" in done.stdout
+
+
+def test_a_daily_build_of_a_day_that_never_landed_fails_before_building(built_lake):
+    """The build checks its landing day in every lake source it folds: a missing day is a
+    failure naming what is missing and what to run, not an empty fold."""
+    before = query(built_lake, "select count(*), max(fold_seq) from int_notification_states")
+    done = cli(built_lake, "run", "ace_daily", "--date", "2026-02-09", "--task", "dbt_build_ace",
+               check=False)  # fmt: skip
+    assert done.returncode == 1
+    said = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
+    for missing, task in (
+        ("notification attempts", "notification_attempted_daily"),
+        ("delivery receipts", "notification_delivered_daily"),
+        ("experiences snapshot", "outcome_experience_lookup_daily"),
+        ("dim_customer snapshot", "dim_customer_daily"),
+    ):
+        assert f"No {missing} landed on the run's day" in said, missing
+        assert f"run task {task} for that day first" in said
+    assert "Traceback" not in done.stdout + done.stderr
+    assert (
+        query(built_lake, "select count(*), max(fold_seq) from int_notification_states") == before
+    )
 
 
 def test_summary_prints_units_and_quarantine(built_lake):
@@ -372,3 +360,91 @@ def test_glue_tables_declare_the_columns_the_jobs_write(built_lake):
         "experiences",
         "dim_customer",
     } <= checked
+
+
+# The ACE tables and the columns that record how a row was folded (which day's run wrote it, the
+# change tracking of the month sums) rather than what it says: a full build has no folds to record.
+ACE_TABLES = {
+    "int_notification_states": {
+        "fold_seq",
+        "prior_fold_seq",
+        "prior_billing_month",
+        "prior_delivered_at",
+        "prior_group_changed",
+        "folded_landing_date",
+        "latest_billing_month",
+    },
+    "int_customers_latest": set(),
+    "int_customer_experience_months": {"absorbed_fold_seq"},
+    "ace_unit_audit": set(),
+    "ace_unit_agg": set(),
+    "ace_unit_monthly_output": set(),
+    "ace_unit_monthly_outcome_experience_output": set(),
+}
+
+
+def ace_tables(root: str, leave_out_fold_records: bool) -> dict[str, list[tuple]]:
+    """Every row, every column (or every content column), in order, of each ACE table."""
+    tables = {}
+    with duckdb.connect(os.path.join(root, "analytics.duckdb"), read_only=True) as con:
+        for table, fold_records in ACE_TABLES.items():
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from information_schema.columns where table_name = ? "
+                    "order by ordinal_position",
+                    [table],
+                ).fetchall()
+                if not (leave_out_fold_records and name in fold_records)
+            ]
+            tables[table] = con.execute(
+                f"select {', '.join(columns)} from main.{table} order by all"
+            ).fetchall()
+    return tables
+
+
+def full_rebuild(root: str) -> None:
+    done = dbt(root, "run", "--full-refresh", "--select", "+marts.ace", "+marts.reports")
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_full_rebuilds_are_identical_and_equal_the_daily_folds(built_lake, tmp_path):
+    """DESIGN §5.1: two --full-refresh builds of the same lake give the same tables, row for
+    row and every column (no run time anywhere); and the four daily folds and the monthly
+    rebuild the fixture ran hold the same content as one full build of the same lake."""
+    folded = ace_tables(built_lake, leave_out_fold_records=True)
+    copy = str(tmp_path / "lake")
+    shutil.copytree(built_lake, copy, ignore=shutil.ignore_patterns("_runs"))
+    full_rebuild(copy)
+    first = ace_tables(copy, leave_out_fold_records=False)
+    full_rebuild(copy)
+    assert ace_tables(copy, leave_out_fold_records=False) == first
+    rebuilt = ace_tables(copy, leave_out_fold_records=True)
+    for table, rows in folded.items():
+        assert rows, table
+        assert rebuilt[table] == rows, table
+
+
+def test_every_mart_column_is_described(built_lake):
+    """Every column of every built mart (as the database has it, not as the YAML lists it) has a
+    description in the project (dbt docs)."""
+    manifest = json.loads(Path(built_lake, "_dbt/target/manifest.json").read_text())
+    marts = {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/")
+    }
+    assert len(marts) == 11
+    with duckdb.connect(os.path.join(built_lake, "analytics.duckdb"), read_only=True) as con:
+        built = con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'main'"
+        ).fetchall()
+    undescribed = sorted(
+        (table, column)
+        for table, column in built
+        if table in marts
+        and not (marts[table]["columns"].get(column) or {}).get("description", "").strip()
+    )
+    assert {table for table, _ in built} >= set(marts)
+    assert undescribed == []

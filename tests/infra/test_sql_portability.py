@@ -70,6 +70,16 @@ def _compiled_models(target_path: Path) -> dict[str, str]:
     }
 
 
+def _compiled_tests(target_path: Path) -> dict[str, str]:
+    """The compiled data tests, singular and generic (those of the models' YAML included)."""
+    root = target_path / "compiled" / "analytics"
+    return {
+        str(p.relative_to(root)): p.read_text()
+        for p in root.rglob("*.sql")
+        if p.is_relative_to(root / "tests") or any(part.endswith(".yml") for part in p.parts)
+    }
+
+
 def _check_dialect(models: dict[str, str], dialect: str) -> dict[str, set[str]]:
     """Parse every model; return its unknown function names (an unparseable model fails)."""
     assert len(models) == MODELS, sorted(models)
@@ -183,12 +193,14 @@ def _final_columns(sql: str, dialect: str) -> list[str]:
 def test_athena_compilation_is_trino_sql_in_first_build_and_daily_forms(athena_env, tmp_path):
     _dbt(["compile", "--target", "athena"], athena_env, tmp_path / "a")
     first = _compiled_models(tmp_path / "a")
-    assert "previous as  (\n\n    \n    select 1 as nothing" in first["int_notification_states"]
+    # A first build reads no stored rows.
+    assert "previous as" not in first["int_notification_states"]
     _create_glue_tables(athena_env)
     daily_env = {**athena_env, "ACE_LANDING_DATE": LANDING_DATE}
     _dbt(["compile", "--target", "athena"], daily_env, tmp_path / "b")
     daily = _compiled_models(tmp_path / "b")
     # The daily form reads only the landing day and the stored rows it touches.
+    assert "previous as" in daily["int_notification_states"]
     assert f"landing_date = cast('{LANDING_DATE}' as date)" in daily["int_notification_states"]
     assert (
         '"awsdatacatalog"."analytics"."int_notification_states"' in daily["int_notification_states"]
@@ -248,3 +260,8 @@ def test_redshift_dialect_compilation_is_redshift_sql_in_first_build_and_daily_f
         assert _check_dialect(redshift, "redshift") == {}
         unsupported = {n: redshift_unsupported(s) for n, s in redshift.items()}
         assert {n: found for n, found in unsupported.items() if found} == {}
+    # The data tests run on Redshift too.
+    tests = _compiled_tests(tmp_path / "b")
+    assert len(tests) > 40
+    unsupported = {n: redshift_unsupported(s) for n, s in tests.items()}
+    assert {n: found for n, found in unsupported.items() if found} == {}

@@ -4,14 +4,26 @@ with
 
 folded as (
 
-    select customer_id, client_id, is_test, segment, created_at, updated_at
+    select
+        customer_id,
+        client_id,
+        is_test,
+        segment,
+        created_at,
+        updated_at
     from {{ ref('int_customers_latest') }}
 
 ),
 
 full_history as (
 
-    select customer_id, client_id, is_test, segment, created_at, updated_at
+    select
+        customer_id,
+        client_id,
+        is_test,
+        segment,
+        created_at,
+        updated_at
     from {{ ref('v_dim_customer') }}
 
 ),
@@ -32,6 +44,22 @@ only_full_history as (
 
 )
 
-select 'only in int_customers_latest' as side, * from only_folded
+select
+    'only in int_customers_latest' as side,
+    customer_id,
+    client_id,
+    is_test,
+    segment,
+    created_at,
+    updated_at
+from only_folded
 union all
-select 'only in v_dim_customer' as side, * from only_full_history
+select
+    'only in v_dim_customer' as side,
+    customer_id,
+    client_id,
+    is_test,
+    segment,
+    created_at,
+    updated_at
+from only_full_history

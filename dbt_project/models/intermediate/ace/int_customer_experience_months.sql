@@ -192,8 +192,14 @@ summed as (
 
     {% if plan.mode == 'delta' %}
     select
-        {{ group_columns | join(', ') }},
-        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
+        client_id,
+        billing_month,
+        customer_id,
+        experience_id,
+        notifications_attempted,
+        notifications_delivered,
+        first_delivered_at,
+        last_delivered_at
     from merged
     where not is_resummed and notifications_attempted > 0
 
@@ -201,8 +207,14 @@ summed as (
 
     {% endif %}
     select
-        {{ group_columns | join(', ') }},
-        notifications_attempted, notifications_delivered, first_delivered_at, last_delivered_at
+        client_id,
+        billing_month,
+        customer_id,
+        experience_id,
+        notifications_attempted,
+        notifications_delivered,
+        first_delivered_at,
+        last_delivered_at
     from resummed
 
 ),
@@ -211,7 +223,6 @@ final as (
 
     select
         client_id,
-        {{ partition_first('billing_month') }}
         customer_id,
         experience_id,
         notifications_attempted,
@@ -221,13 +232,14 @@ final as (
         -- The fold this table holds the sums of. A monthly rebuild of one month absorbs no fold:
         -- it keeps the stored mark.
         {% if not env_var('ACE_BILLING_MONTH', '') %}
-        (select max(fold_seq) from {{ ref('int_notification_states') }})
+        (select max(states.fold_seq) from {{ ref('int_notification_states') }} as states)
         {% elif is_incremental() and relation_has_column(this, 'absorbed_fold_seq') %}
         (select max(absorbed_fold_seq) from {{ this }})
         {% else %}
         cast(null as bigint)
-        {% endif %} as absorbed_fold_seq
-        {{ partition_last('billing_month') }}
+        {% endif %} as absorbed_fold_seq,
+        -- Last on every engine (Athena's partition column).
+        billing_month
 
     from summed
 

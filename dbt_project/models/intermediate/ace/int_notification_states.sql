@@ -1,4 +1,8 @@
-{{ config(**incremental_by('notification_id', by_stored_rowid=true)) }}
+{{ config(
+    post_hook=iceberg_maintenance(),
+    **incremental_by(
+        'notification_id', by_stored_rowid=true, iceberg_partitioned_by=['billing_month'])
+) }}
 
 {#-
     One row per notification_id ever seen in attempts or receipts, folded day by day: a daily run
@@ -9,16 +13,9 @@
 
 with
 
-{% set landing_date = env_var('ACE_LANDING_DATE', '') %}
+{#- A daily fold without its day would fold nothing, silently: refused (ace_landing_date). -#}
+{% set landing_date = ace_landing_date() %}
 {% set daily = is_incremental() %}
-{#- A daily fold without its day would fold nothing, silently: refused. A month's rebuild
-    (ACE_BILLING_MONTH) folds nothing on purpose; --full-refresh folds the whole lake. -#}
-{% if execute and daily and not landing_date and not env_var('ACE_BILLING_MONTH', '') %}
-    {{ exceptions.raise_compiler_error(
-        "int_notification_states is built incrementally: set ACE_LANDING_DATE=YYYY-MM-DD (the "
-        ~ "landing day to fold; analytics run ace_daily --date sets it) or ACE_BILLING_MONTH=YYYY-MM "
-        ~ "(a month's rebuild), or build it with --full-refresh") }}
-{% endif %}
 {#- On DuckDB a daily run's rows carry the row id of the stored row each replaces: the stored rows
     are then deleted by row id (incremental_by, replace_stored_rows), not looked up again. -#}
 {% set by_rowid = daily and config.get('incremental_strategy') == 'replace_stored_rows' %}
@@ -29,7 +26,8 @@ with
     'attempted_at', 'billing_month', 'delivered_at', 'client_id', 'customer_id', 'experience_id'] %}
 {% set tracking_columns = [
     'fold_seq', 'prior_fold_seq', 'prior_billing_month', 'prior_delivered_at', 'prior_group_changed'] %}
-{% set tracking_types = {'fold_seq': 'bigint', 'prior_fold_seq': 'bigint', 'prior_billing_month': 'date',
+{% set tracking_types = {
+    'fold_seq': 'bigint', 'prior_fold_seq': 'bigint', 'prior_billing_month': 'date',
     'prior_delivered_at': 'timestamp', 'prior_group_changed': 'boolean'} %}
 {% set folded_columns = [
     'client_id', 'customer_id', 'experience_id', 'channel', 'attempted_at', 'attempt_landing_date',
@@ -39,7 +37,14 @@ with
 attempts as {{ materialized_cte() }} (
 
     -- Only the columns the fold reads (the destination hash would be carried along for nothing).
-    select notification_id, client_id, customer_id, experience_id, channel, attempted_at, landing_date
+    select
+        notification_id,
+        client_id,
+        customer_id,
+        experience_id,
+        channel,
+        attempted_at,
+        landing_date
     from {{ ref('stg_lake__notification_attempts') }}
     {% if daily %}
     where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
@@ -49,7 +54,11 @@ attempts as {{ materialized_cte() }} (
 
 receipts as {{ materialized_cte() }} (
 
-    select notification_id, receipt_status, reported_at, landing_date
+    select
+        notification_id,
+        receipt_status,
+        reported_at,
+        landing_date
     from {{ ref('stg_lake__notification_receipts') }}
     {% if daily %}
     where landing_date = cast('{{ landing_date or "0001-01-01" }}' as date)
@@ -57,17 +66,15 @@ receipts as {{ materialized_cte() }} (
 
 ),
 
+{% if daily %}
 previous as {{ materialized_cte() }} (
 
-    {% if daily %}
     {{ rows_with_keys(this, 'notification_id',
         'select notification_id from attempts union all select notification_id from receipts',
         rowid_as='stored_rowid' if by_rowid else none) }}
-    {% else %}
-    select 1 as nothing
-    {% endif %}
 
 ),
+{% endif %}
 
 attempt_candidates as (
 
@@ -100,7 +107,8 @@ attempt_candidates as (
 
 ),
 
--- Duplicate attempts count once: the copy that landed first (then the earliest, then by content).
+-- Duplicate attempts count once: the copy that landed first (then the earliest, then by
+-- content).
 first_attempt as (
 
     select * from (
@@ -108,7 +116,9 @@ first_attempt as (
             *,
             row_number() over (
                 partition by notification_id
-                order by attempt_landing_date, attempted_at, client_id, customer_id, experience_id, channel
+                order by
+                    attempt_landing_date, attempted_at, client_id, customer_id, experience_id,
+                    channel
             ) as copy_number
 
         from attempt_candidates
@@ -240,7 +250,7 @@ folded_rows as (
         {% else %}
         cast(null as date)
         {% endif %} as folded_landing_date
-        {%- if daily %},
+    {%- if daily %},
         -- What the row was, for the change tracking below (one join with the stored rows: on the
         -- day's millions of rows every further join costs a hash table of them).
         previous.notification_id is not null as had_previous,
@@ -321,8 +331,10 @@ final as (
         previous_delivered_at as prior_delivered_at,
         cast(null as boolean) as prior_group_changed
         {% else %}
-        -- A full build: every row is new, with no earlier state to compare with.
-        cast({{ run_started_at.timestamp() | int }} as bigint) as fold_seq,
+        -- A full build: every row is new, with no earlier state to compare with. Its stamp is a
+        -- constant (no run time: two rebuilds are identical); the month sums see a rebuild by
+        -- their absorbed fold_seq being above it (ace_fold_plan) and sum the touched months.
+        cast(1 as bigint) as fold_seq,
         cast(null as bigint) as prior_fold_seq,
         case when false then billing_month end as prior_billing_month,
         case when false then delivered_at end as prior_delivered_at,

@@ -19,7 +19,8 @@ final as (
         is_delivered,
         delivered_at,
         billing_month,
-        latest_billing_month
+        latest_billing_month,
+        folded_landing_date
 
     from states
     where attempted_at is not null

@@ -12,13 +12,15 @@ final as (
     select
         client_id,
         billing_month,
-        sum(case when qualifies then 1 else 0 end) as ace_units,
-        count(*) as customers_attempted,
-        sum(case when notifications_delivered > 0 then 1 else 0 end) as customers_delivered,
-        sum(notifications_attempted) as notifications_attempted,
-        sum(notifications_delivered) as notifications_delivered,
-        sum(case when reason = 'test_customer' then 1 else 0 end) as test_customers_excluded,
-        sum(case when not customer_known then 1 else 0 end) as unknown_customers
+        cast(sum(case when qualifies then 1 else 0 end) as bigint) as ace_units,
+        cast(count(*) as bigint) as customers_attempted,
+        cast(sum(case when notifications_delivered > 0 then 1 else 0 end) as bigint)
+            as customers_delivered,
+        cast(sum(notifications_attempted) as bigint) as notifications_attempted,
+        cast(sum(notifications_delivered) as bigint) as notifications_delivered,
+        cast(sum(case when reason = 'test_customer' then 1 else 0 end) as bigint)
+            as test_customers_excluded,
+        cast(sum(case when not customer_known then 1 else 0 end) as bigint) as unknown_customers
 
     from audit
     group by client_id, billing_month

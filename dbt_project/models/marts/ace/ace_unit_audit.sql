@@ -55,20 +55,21 @@ classified as (
 
 final as (
 
+    -- The contract's columns and types (_ace__models.yml), billing_month last on every engine
+    -- (Athena's partition column).
     select
         client_id,
-        {{ partition_first('billing_month') }}
         customer_id,
-        notifications_attempted,
-        notifications_delivered,
+        cast(notifications_attempted as bigint) as notifications_attempted,
+        cast(notifications_delivered as bigint) as notifications_delivered,
         first_delivered_at,
         last_delivered_at,
-        distinct_experiences,
+        cast(distinct_experiences as bigint) as distinct_experiences,
         is_test_customer,
         is_customer_known as customer_known,
         reason = 'qualified' as qualifies,
-        reason
-        {{ partition_last('billing_month') }}
+        cast(reason as varchar) as reason,
+        billing_month
 
     from classified
 

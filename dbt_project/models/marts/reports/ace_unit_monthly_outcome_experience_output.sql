@@ -36,10 +36,12 @@ qualifying_deliveries as (
 
     from customer_experiences
     inner join audit
-        on customer_experiences.client_id = audit.client_id
-        and customer_experiences.billing_month = audit.billing_month
-        and customer_experiences.customer_id = audit.customer_id
-    where customer_experiences.notifications_delivered > 0
+        on
+            customer_experiences.client_id = audit.client_id
+            and customer_experiences.billing_month = audit.billing_month
+            and customer_experiences.customer_id = audit.customer_id
+    where
+        customer_experiences.notifications_delivered > 0
         and audit.qualifies
 
 ),
@@ -48,12 +50,13 @@ final as (
 
     select
         qualifying_deliveries.client_id,
-        {{ partition_first('qualifying_deliveries.billing_month') }}
-        coalesce(experiences.outcome, 'unknown') as outcome,
+        cast(coalesce(experiences.outcome, 'unknown') as varchar) as outcome,
         qualifying_deliveries.experience_id,
-        count(distinct qualifying_deliveries.customer_id) as ace_units,
-        sum(qualifying_deliveries.notifications_delivered) as notifications_delivered
-        {{ partition_last('qualifying_deliveries.billing_month') }}
+        cast(count(distinct qualifying_deliveries.customer_id) as bigint) as ace_units,
+        cast(sum(qualifying_deliveries.notifications_delivered) as bigint)
+            as notifications_delivered,
+        -- Last on every engine (Athena's partition column), as in the contract.
+        qualifying_deliveries.billing_month
 
     from qualifying_deliveries
     left join experiences

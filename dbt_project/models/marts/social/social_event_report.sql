@@ -3,7 +3,9 @@ with
 stats as (
 
     select * from {{ ref('stg_lake__social_event_stats') }}
-    where as_of_date = (select max(as_of_date) from {{ ref('stg_lake__social_event_stats') }})
+    where as_of_date = (
+        select max(latest.as_of_date) from {{ ref('stg_lake__social_event_stats') }} as latest
+    )
 
 )
 
