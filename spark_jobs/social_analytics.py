@@ -97,9 +97,15 @@ def in_range(column: str, ids: IdRange) -> Column:
     return condition
 
 
+def in_scope(column: str, shard: Shard, ids: IdRange) -> Column:
+    """The ids a run of `shard` over `ids` computes: in the shard (`id % total + 1 == current`)
+    and in the id range."""
+    return ((F.col(column) % shard.total + 1) == shard.current) & in_range(column, ids)
+
+
 def owned(df: DataFrame, column: str, shard: Shard, ids: IdRange) -> DataFrame:
-    """Rows whose id is in the shard (`id % total + 1 == current`) and in the id range."""
-    return df.where(((F.col(column) % shard.total + 1) == shard.current) & in_range(column, ids))
+    """The rows of the ids in the run's scope."""
+    return df.where(in_scope(column, shard, ids))
 
 
 def attendance(events: DataFrame, orders: DataFrame) -> DataFrame:
@@ -301,15 +307,13 @@ def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, Da
     return inputs
 
 
-def _merge_outside_range(
-    spark: SparkSession, path: str, rows: DataFrame, column: str, ids: IdRange
-) -> DataFrame:
-    """A run over part of the ids keeps the shard's other ids as they were published."""
-    if ids.is_all or not exists(spark, path):
-        return rows
-    kept = spark.read.parquet(path).where(~in_range(column, ids))
-    # Materialized first: the partition it was read from is about to be replaced.
-    return kept.unionByName(rows).localCheckpoint(eager=True)
+def _without(spark: SparkSession, path: str, scope: Column) -> DataFrame | None:
+    """A published partition's rows outside `scope` (materialized: the partition is about to be
+    replaced), or None when none of its rows is in the scope (nothing to rewrite)."""
+    published = spark.read.parquet(path)
+    if published.where(scope).isEmpty():
+        return None
+    return published.where(~scope).localCheckpoint(eager=True)
 
 
 def publish_shard(
@@ -321,15 +325,30 @@ def publish_shard(
     shard: Shard,
     ids: IdRange,
 ) -> str:
-    """Replace this shard's partition; partitions of another shard count (an earlier run split
-    differently) are removed so the day never holds an id twice."""
+    """Publish a run's rows as the day's `shard=K-of-N` partition, changing only the ids in its
+    scope (DESIGN §9): that partition's other ids are kept, and the scope's ids are taken out of
+    the day's other partitions (written by an earlier run with another shard count), which are
+    removed once empty. The day holds each id once, whatever mix of shard counts wrote it."""
     day = lake.curated(subject.table, as_of)
     path = f"{day}/shard={shard.label}"
-    merged = _merge_outside_range(spark, path, rows, subject.id_column, ids)
-    publish_partition(merged.orderBy(subject.id_column, "dimension", "rank").coalesce(1), path)
+    scope = in_scope(subject.id_column, shard, ids)
     for name in subfolders(spark, day):
-        if name.startswith("shard=") and not name.endswith(f"-of-{shard.total}"):
-            remove(spark, f"{day}/{name}")
+        other = f"{day}/{name}"
+        if not name.startswith("shard=") or other == path:
+            continue
+        kept = _without(spark, other, scope)
+        if kept is None:
+            continue
+        if kept.isEmpty():
+            remove(spark, other)
+        else:
+            publish_partition(
+                kept.orderBy(subject.id_column, "dimension", "rank").coalesce(1), other
+            )
+    if exists(spark, path):
+        kept = spark.read.parquet(path).where(~scope).localCheckpoint(eager=True)
+        rows = kept.unionByName(rows)
+    publish_partition(rows.orderBy(subject.id_column, "dimension", "rank").coalesce(1), path)
     return path
 
 

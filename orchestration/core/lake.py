@@ -85,6 +85,10 @@ class Lake:
             return os.path.join(tempfile.gettempdir(), "analytics-runs")
         return _join(self.root, "_runs")
 
+    def run_lock(self, name: str) -> str:
+        """The lock object of a run on an S3 lake: in the lake, where every machine sees it."""
+        return _join(self.root, "_runs", "locks", f"{name}.json")
+
     def run_artifacts(self, pipeline: str, run_id: str, task: str) -> str:
         """Where a task run's artefacts stay (dbt's run results, manifest and log): in the lake,
         so they outlive the container on AWS."""

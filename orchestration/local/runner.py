@@ -21,6 +21,7 @@ from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
 from orchestration.local.context import TaskContext
 from orchestration.local.history import TaskRecord, append_record, load_state, run_key, save_state
+from orchestration.local.locks import LockHeld, folder_lock, new_holder, s3_lock
 
 if TYPE_CHECKING:
     # The runner executes whatever pipeline it is given; it depends on no declaration.
@@ -70,42 +71,27 @@ def _now() -> str:
 
 
 @contextmanager
-def run_lock(lake: Lake, pipeline: str, params: dict[str, str]):
-    """Refuse a second concurrent run of the same pipeline and parameters (stale locks reclaimed)."""
+def run_lock(lake: Lake, pipeline: str, params: dict[str, str], run_id: str | None = None):
+    """Refuse a second concurrent run of the same pipeline and parameters, naming the run that
+    holds the lock: a file on a folder lake (reclaimed when its process is gone), a conditional
+    S3 object on an S3 lake, shared by every machine (taken over once expired)."""
     key = " ".join(f"{k}={v}" for k, v in sorted(params.items()))
-    path = os.path.join(lake.runs, "locks", f"{pipeline}_{run_key(params)}.lock")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            if _lock_is_stale(path):
-                os.remove(path)
-                continue
-            raise RunError(
-                f"{pipeline} {key} is already running (lock {path}); wait for it to finish"
-            ) from None
-    else:  # pragma: no cover - only if another process races us twice
-        raise RunError(f"could not take lock {path}")
+    name = f"{pipeline}_{run_key(params)}"
+    holder = new_holder(run_id or new_run_id())
+    what = f"{pipeline} {key}"
     try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        os.remove(path)
+        if lake.is_local:
+            lock = folder_lock(os.path.join(lake.runs, "locks", f"{name}.lock"), holder, what)
+        else:
+            lock = s3_lock(lake.run_lock(name), holder, what)
+        with lock:
+            yield holder
+    except LockHeld as held:
+        raise RunError(str(held)) from None
 
 
-def _lock_is_stale(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            pid = int(handle.read().strip() or "0")
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError, FileNotFoundError):
-        return True
-    except PermissionError:
-        return False
-    return False
+def new_run_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 class Runner:
@@ -133,11 +119,13 @@ class Runner:
         # One shard of a day is a run of its own (on AWS each shard is its own job run).
         shard = self.settings.shard
         locked = f"{pipeline.name}@{shard.label}" if shard else pipeline.name
-        with run_lock(self.lake, locked, params):
-            return self._run(pipeline, params, resume)
+        run_id = new_run_id()
+        with run_lock(self.lake, locked, params, run_id):
+            return self._run(pipeline, params, resume, run_id)
 
-    def _run(self, pipeline: Pipeline, params: dict[str, str], resume: bool) -> RunResult:
-        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    def _run(
+        self, pipeline: Pipeline, params: dict[str, str], resume: bool, run_id: str
+    ) -> RunResult:
         result = RunResult(run_id, pipeline.name, params)
         previous = load_state(self.lake, pipeline.name, params) if resume else {}
         if resume and previous and all(s == "succeeded" for s in previous.values()):

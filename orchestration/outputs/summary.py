@@ -35,7 +35,9 @@ def quarantine_by_reason(lake: Lake) -> list[tuple]:
         return con.execute(
             "select regexp_extract(filename, '/quarantine/([^/]+)/', 1) as dataset, "
             "regexp_replace(reason, ':.*', '') || coalesce(':' || nullif(regexp_extract(reason, ':(.*)', 1), ''), '') as reason, "
-            f"count(*) from read_parquet('{pattern}', filename = true, union_by_name = true) group by all order by 1, 2"
+            "count(*) from read_parquet($pattern, filename = true, union_by_name = true) "
+            "group by all order by 1, 2",
+            {"pattern": pattern},
         ).fetchall()
 
 

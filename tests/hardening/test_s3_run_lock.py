@@ -1,0 +1,161 @@
+"""The run lock on an S3 lake holds across machines (DESIGN §9): a conditional object under
+`_runs/locks/` in the lake, against the emulated S3 (a moto server, reached from other processes
+as from other machines). The second run is refused with the holder's run id and start time; an
+expired lock (a dead holder) is taken over; a run releases only its own lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from orchestration.core.lake import Lake
+from orchestration.core.settings import Settings
+from orchestration.local.runner import RunError, run_lock
+
+REGION = "eu-west-1"
+ROOT = Path(__file__).resolve().parents[2]
+PARAMS = {"date": "2026-10-28"}
+# Another machine: its own process takes the lock and holds it until told to stop.
+HOLDER = (
+    "import sys, time, pathlib\n"
+    "from orchestration.core.lake import Lake\n"
+    "from orchestration.local.runner import run_lock\n"
+    "root, stop = sys.argv[1], pathlib.Path(sys.argv[2])\n"
+    "with run_lock(Lake(root), 'ace_daily', {'date': '2026-10-28'}, run_id='run-on-machine-a'):\n"
+    "    stop.with_suffix('.held').touch()\n"
+    "    while not stop.exists():\n"
+    "        time.sleep(0.05)\n"
+)
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch) -> dict[str, str]:
+    env = {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "PII_SALT": "lock-test-salt",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def s3_lake(aws_env) -> tuple[str, str]:
+    bucket = f"lock-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    return bucket, f"s3://{bucket}/lake"
+
+
+def lock_key() -> str:
+    return "lake/_runs/locks/ace_daily_date=2026-10-28.json"
+
+
+def test_a_run_on_another_machine_is_refused_with_the_holders_run_and_start(
+    s3_lake, aws_env, tmp_path
+):
+    bucket, root = s3_lake
+    stop = tmp_path / "stop"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, root, str(stop)],
+        cwd=ROOT,
+        env={**os.environ, **aws_env},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not stop.with_suffix(".held").exists():
+            assert holder.poll() is None, holder.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        held = json.loads(
+            boto3.client("s3").get_object(Bucket=bucket, Key=lock_key())["Body"].read()
+        )
+        assert held["run_id"] == "run-on-machine-a"
+
+        # The same pipeline and day from here (the CLI, as a user or a scheduler would run it).
+        refused = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "run", "ace_daily", "--date", "2026-10-28"],
+            cwd=ROOT,
+            env={**os.environ, **aws_env, "LAKE_ROOT": root},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 2, refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert "is already running: run run-on-machine-a" in said
+        assert f"started {held['started_at']}" in said
+        assert "Traceback" not in said
+        # Other parameters are another lock.
+        with run_lock(Lake(root), "ace_daily", {"date": "2026-10-29"}, run_id="other-day"):
+            pass
+    finally:
+        stop.touch()
+        assert holder.wait(timeout=60) == 0
+    # Released: the next run takes it.
+    with run_lock(Lake(root), "ace_daily", PARAMS, run_id="next"):
+        pass
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="lake/_runs/locks/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_an_expired_lock_of_a_dead_holder_is_taken_over(s3_lake):
+    bucket, root = s3_lake
+    s3 = boto3.client("s3")
+    dead = {
+        "run_id": "died",
+        "started_at": "2026-10-28T05:00:00+00:00",
+        "host": "gone",
+        "pid": 1,
+        "expires_at": "2026-10-28T17:00:00+00:00",
+    }
+    s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(dead).encode())
+    with run_lock(Lake(root), "ace_daily", PARAMS, run_id="alive") as holder:
+        found = json.loads(s3.get_object(Bucket=bucket, Key=lock_key())["Body"].read())
+        assert found["run_id"] == "alive" == holder.run_id
+    # A lock that has not expired is not taken over.
+    alive = {**dead, "run_id": "still-running", "expires_at": "2999-01-01T00:00:00+00:00"}
+    s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(alive).encode())
+    refused = "already running: run still-running, started 2026-10-28"
+    with pytest.raises(RunError, match=refused), run_lock(Lake(root), "ace_daily", PARAMS):
+        pass
+
+
+def test_a_run_releases_only_its_own_lock(s3_lake):
+    """A run that outlived its lock's expiry (and was taken over) leaves its successor's lock."""
+    bucket, root = s3_lake
+    s3 = boto3.client("s3")
+    successor = {
+        "run_id": "successor",
+        "started_at": "2026-10-28T18:00:00+00:00",
+        "host": "b",
+        "pid": 2,
+        "expires_at": "2999-01-01T00:00:00+00:00",
+    }
+    with run_lock(Lake(root), "ace_daily", PARAMS, run_id="slow"):
+        s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(successor).encode())
+    found = json.loads(s3.get_object(Bucket=bucket, Key=lock_key())["Body"].read())
+    assert found["run_id"] == "successor"
+
+
+def test_the_settings_lake_on_s3_locks_in_the_lake(s3_lake):
+    _, root = s3_lake
+    lake = Lake.from_settings(Settings(LAKE_ROOT=root, PII_SALT="lock-test-salt"))
+    assert (
+        lake.run_lock("ace_daily_date=2026-10-28")
+        == f"{root}/_runs/locks/ace_daily_date=2026-10-28.json"
+    )
