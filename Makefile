@@ -67,12 +67,14 @@ synth: setup
 	$(BIN)/cfn-lint cdk.out/Analytics.template.json; rc=$$?; test $$(( rc & 3 )) -eq 0
 
 # ruff (lint + format), the layer rules of DESIGN §10 (import-linter, pyproject.toml), hadolint,
-# and SQLFluff over the dbt project.
+# bandit, and SQLFluff over the dbt project.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
+	@# bandit: no finding of medium severity or more in the packages (a `# nosec` says why).
+	$(BIN)/bandit -q -r orchestration spark_jobs ingestion infra --severity-level medium
 	@# SQLFluff compiles the dbt project (.sqlfluff) against a throwaway lake, never the user's.
 	lake=$$(mktemp -d) && LAKE_ROOT=$$lake $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests; \
 		rc=$$?; rm -rf "$$lake"; exit $$rc

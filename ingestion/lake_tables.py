@@ -10,6 +10,7 @@ import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from psycopg import sql
 
 from ingestion.warehouse import PostgresWarehouse
 from orchestration.core.errors import InputError
@@ -59,13 +60,23 @@ def copy_partition(
     files = partition_files(lake, table, day)
     arrow_schema = pq.read_schema(files[0])
     columns = [f.name for f in arrow_schema]
-    definition = ", ".join(f"{f.name} {pg_type(f.type)}" for f in arrow_schema)
+    # Identifiers quoted by psycopg: the schema comes from the settings (LAKE_SCHEMA).
+    name = sql.Identifier(schema, table)
+    definition = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(pg_type(f.type)))
+        for f in arrow_schema
+    )
     rows = 0
     with warehouse.transaction() as cur:
-        cur.execute(f"create schema if not exists {schema}")
-        cur.execute(f"create table if not exists {schema}.{table} ({definition}, dt date not null)")
-        cur.execute(f"delete from {schema}.{table} where dt = %s", [day])
-        with cur.copy(f"copy {schema}.{table} ({', '.join(columns)}, dt) from stdin") as copy:
+        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        cur.execute(
+            sql.SQL("create table if not exists {} ({}, dt date not null)").format(name, definition)
+        )
+        cur.execute(sql.SQL("delete from {} where dt = %s").format(name), [day])
+        copy_sql = sql.SQL("copy {} ({}, dt) from stdin").format(
+            name, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        with cur.copy(copy_sql) as copy:
             for path in files:
                 for batch in pq.ParquetFile(path).iter_batches(columns=columns):
                     for record in batch.to_pylist():

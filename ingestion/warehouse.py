@@ -22,8 +22,9 @@ from orchestration.core.errors import InputError
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
 
-if TYPE_CHECKING:  # pyarrow is imported where rows are moved, so the Lambda can do without it
+if TYPE_CHECKING:  # pyarrow and psycopg are imported where used: the Lambda does without them
     import pyarrow as pa
+    from psycopg import sql
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
 
@@ -67,36 +68,72 @@ class LoadResult:
 
 
 # --- SQL, generated once for every dialect --------------------------------------------------
+# Composed with psycopg's sql module: identifiers quoted by the driver (double quotes, the rule
+# DuckDB and Redshift share), values as literals or parameters, never pasted in as text.
+
+
+def compose(template: str, **parts: sql.Composable) -> str:
+    """`template` with its {names} filled in, as the text every driver here runs."""
+    from psycopg import sql
+
+    return sql.SQL(template).format(**parts).as_string(None)
+
+
+def identifiers(names: Sequence[str]) -> sql.Composed:
+    from psycopg import sql
+
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
 def table_ddl(spec: TableSpec, dialect: Dialect) -> str:
+    from psycopg import sql
+
     types = COLUMN_TYPES[dialect]
-    cols = ", ".join(f"{c.name} {types[c.kind]}" for c in spec.columns)
-    return f"create table if not exists {spec.name} ({cols}, primary key ({spec.key}))"
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(types[c.kind]))
+        for c in spec.columns
+    )
+    return compose(
+        "create table if not exists {table} ({cols}, primary key ({key}))",
+        table=sql.Identifier(spec.name),
+        cols=cols,
+        key=sql.Identifier(spec.key),
+    )
 
 
 def manifest_ddl(dialect: Dialect) -> str:
-    text = COLUMN_TYPES[dialect]["text"]
-    return (
-        f"create table if not exists {MANIFEST} (object_key {text}, checksum {text}, "
-        f"table_name {text}, rows_loaded bigint, loaded_at timestamp, "
-        f"primary key (object_key, checksum))"
+    from psycopg import sql
+
+    return compose(
+        "create table if not exists {manifest} (object_key {text}, checksum {text}, "
+        "table_name {text}, rows_loaded bigint, loaded_at timestamp, "
+        "primary key (object_key, checksum))",
+        manifest=sql.Identifier(MANIFEST),
+        text=sql.SQL(COLUMN_TYPES[dialect]["text"]),
     )
 
 
 def lock_sql(spec: TableSpec, dialect: Dialect) -> str | None:
     """Serialise concurrent loads into one table (DuckDB has a single writer anyway)."""
-    return {
-        "duckdb": None,
-        "postgres": f"lock table {spec.name} in exclusive mode",
-        "redshift": f"lock {spec.name}",
-    }[dialect]
+    from psycopg import sql
+
+    table = sql.Identifier(spec.name)
+    if dialect == "postgres":
+        return compose("lock table {table} in exclusive mode", table=table)
+    if dialect == "redshift":
+        return compose("lock {table}", table=table)
+    return None
 
 
 def stage_ddl(spec: TableSpec) -> str:
     """An empty temporary copy of the table's columns (portable: no LIKE, no ON COMMIT)."""
-    return (
-        f"create temp table {STAGE} as select {', '.join(spec.header)} from {spec.name} where 1 = 0"
+    from psycopg import sql
+
+    return compose(
+        "create temp table {stage} as select {cols} from {table} where 1 = 0",
+        stage=sql.Identifier(STAGE),
+        cols=identifiers(spec.header),
+        table=sql.Identifier(spec.name),
     )
 
 
@@ -107,48 +144,118 @@ def merge_statements(spec: TableSpec, dialect: Dialect) -> list[str]:
     uses INSERT ... ON CONFLICT: in DuckDB 2.0 an anti-join over rows inserted in the same
     transaction finds nothing once they exceed one row group (tested in test_loader).
     """
-    cols = ", ".join(spec.header)
-    key, version = spec.key, spec.version_column
+    from psycopg import sql
+
+    names = {
+        "table": sql.Identifier(spec.name),
+        "stage": sql.Identifier(STAGE),
+        "cols": identifiers(spec.header),
+        "key": sql.Identifier(spec.key),
+        "version": sql.Identifier(spec.version_column),
+    }
     if dialect == "duckdb":
-        updates = ", ".join(f"{c} = excluded.{c}" for c in spec.header if c != key)
+        updates = sql.SQL(", ").join(
+            sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
+            for c in spec.header
+            if c != spec.key
+        )
         return [
-            f"insert into {spec.name} ({cols}) select {cols} from {STAGE} "
-            f"on conflict ({key}) do update set {updates} "
-            f"where excluded.{version} >= {spec.name}.{version}"
+            compose(
+                "insert into {table} ({cols}) select {cols} from {stage} "
+                "on conflict ({key}) do update set {updates} "
+                "where excluded.{version} >= {table}.{version}",
+                updates=updates,
+                **names,
+            )
         ]
     return [
-        f"delete from {spec.name} using {STAGE} "
-        f"where {spec.name}.{key} = {STAGE}.{key} "
-        f"and {STAGE}.{version} >= {spec.name}.{version}",
-        f"insert into {spec.name} ({cols}) select {cols} from {STAGE} "
-        f"where not exists (select 1 from {spec.name} where {spec.name}.{key} = {STAGE}.{key})",
+        compose(
+            "delete from {table} using {stage} where {table}.{key} = {stage}.{key} "
+            "and {stage}.{version} >= {table}.{version}",
+            **names,
+        ),
+        compose(
+            "insert into {table} ({cols}) select {cols} from {stage} "
+            "where not exists (select 1 from {table} where {table}.{key} = {stage}.{key})",
+            **names,
+        ),
     ]
 
 
 def postgres_copy_sql(spec: TableSpec) -> str:
-    return f"copy {STAGE} ({', '.join(spec.header)}) from stdin"
+    from psycopg import sql
+
+    return compose(
+        "copy {stage} ({cols}) from stdin",
+        stage=sql.Identifier(STAGE),
+        cols=identifiers(spec.header),
+    )
 
 
 def redshift_copy_sql(spec: TableSpec, s3_uri: str, iam_role: str) -> str:
     """COPY a validated CSV (header line skipped) from S3 into the staging table."""
-    return (
-        f"copy {STAGE} ({', '.join(spec.header)}) from '{_quoted(s3_uri)}' "
-        f"iam_role '{_quoted(iam_role)}' format as csv ignoreheader 1 "
-        f"timeformat 'auto' emptyasnull"
+    from psycopg import sql
+
+    return compose(
+        "copy {stage} ({cols}) from {uri} iam_role {role} format as csv ignoreheader 1 "
+        "timeformat 'auto' emptyasnull",
+        stage=sql.Identifier(STAGE),
+        cols=identifiers(spec.header),
+        uri=sql.Literal(s3_uri),
+        role=sql.Literal(iam_role),
     )
 
 
 def redshift_unload_sql(spec: TableSpec, s3_prefix: str, iam_role: str) -> str:
     """UNLOAD a snapshot of the table as Parquet under `s3_prefix` (one partition folder)."""
-    query = f"select {', '.join(spec.header)} from {spec.name}"
-    return (
-        f"unload ('{_quoted(query)}') to '{_quoted(s3_prefix.rstrip('/') + '/')}' "
-        f"iam_role '{_quoted(iam_role)}' format as parquet allowoverwrite"
+    from psycopg import sql
+
+    query = select_sql(spec)
+    return compose(
+        "unload ({query}) to {prefix} iam_role {role} format as parquet allowoverwrite",
+        query=sql.Literal(query),
+        prefix=sql.Literal(s3_prefix.rstrip("/") + "/"),
+        role=sql.Literal(iam_role),
     )
 
 
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
+def select_sql(spec: TableSpec, ordered: bool = False) -> str:
+    """The table's columns, in key order when `ordered` (a snapshot streamed in batches)."""
+    from psycopg import sql
+
+    order = compose("order by {key}", key=sql.Identifier(spec.key)) if ordered else ""
+    return compose(
+        "select {cols} from {table} {order}",
+        cols=identifiers(spec.header),
+        table=sql.Identifier(spec.name),
+        order=sql.SQL(order),
+    ).rstrip()
+
+
+def manifest_lookup_sql(placeholder: str) -> str:
+    from psycopg import sql
+
+    return compose(
+        "select 1 from {manifest} where object_key = {p} and checksum = {p}",
+        manifest=sql.Identifier(MANIFEST),
+        p=sql.SQL(placeholder),
+    )
+
+
+def manifest_insert_sql(placeholder: str) -> str:
+    from psycopg import sql
+
+    return compose(
+        "insert into {manifest} values ({p}, {p}, {p}, {p}, {p})",
+        manifest=sql.Identifier(MANIFEST),
+        p=sql.SQL(placeholder),
+    )
+
+
+def drop_stage_sql() -> str:
+    from psycopg import sql
+
+    return compose("drop table {stage}", stage=sql.Identifier(STAGE))
 
 
 class WarehouseUnavailable(InputError):
@@ -192,20 +299,16 @@ class Warehouse(ABC):
             lock = lock_sql(spec, self.dialect)
             if lock:
                 cur.execute(lock)
-            cur.execute(
-                f"select 1 from {MANIFEST} where object_key = {p} and checksum = {p}",
-                [obj.object_key, obj.checksum],
-            )
+            cur.execute(manifest_lookup_sql(p), [obj.object_key, obj.checksum])
             if cur.fetchall():
                 return LoadResult(obj.local_path, spec.name, self.name, 0, skipped=True)
             self.stage(cur, spec, obj, rows)
             for statement in merge_statements(spec, self.dialect):
                 cur.execute(statement)
             cur.execute(
-                f"insert into {MANIFEST} values ({p}, {p}, {p}, {p}, {p})",
-                [obj.object_key, obj.checksum, spec.name, len(rows), _now()],
+                manifest_insert_sql(p), [obj.object_key, obj.checksum, spec.name, len(rows), _now()]
             )
-            cur.execute(f"drop table {STAGE}")
+            cur.execute(drop_stage_sql())
         return LoadResult(obj.local_path, spec.name, self.name, len(rows), skipped=False)
 
     @abstractmethod
@@ -259,20 +362,31 @@ class DuckDBWarehouse(Warehouse):
         # Created from the rows in one statement: in DuckDB 2.0, rows appended to an empty
         # temporary table in the same transaction were invisible to the merge beyond one row
         # group (test_loader loads more than that).
+        from psycopg import sql
+
         table = rows_to_arrow(spec, rows)
         cursor.register("_rows", table)
         types = COLUMN_TYPES[self.dialect]
-        casts = ", ".join(f"cast({c.name} as {types[c.kind]}) as {c.name}" for c in spec.columns)
-        cursor.execute(f"create temp table {STAGE} as select {casts} from _rows")
+        casts = sql.SQL(", ").join(
+            sql.SQL("cast({c} as {t}) as {c}").format(
+                c=sql.Identifier(c.name), t=sql.SQL(types[c.kind])
+            )
+            for c in spec.columns
+        )
+        cursor.execute(
+            compose(
+                "create temp table {stage} as select {casts} from _rows",
+                stage=sql.Identifier(STAGE),
+                casts=casts,
+            )
+        )
         cursor.unregister("_rows")
 
     def snapshot(self, spec: TableSpec) -> Iterator[pa.RecordBatch]:
         # DuckDB hands Arrow batches over directly.
         with self.transaction() as con:
             con.execute(table_ddl(spec, self.dialect))
-            reader = con.sql(
-                f"select {', '.join(spec.header)} from {spec.name} order by {spec.key}"
-            ).to_arrow_reader(SNAPSHOT_BATCH_ROWS)
+            reader = con.sql(select_sql(spec, ordered=True)).to_arrow_reader(SNAPSHOT_BATCH_ROWS)
             for batch in reader:
                 yield batch.cast(spec.arrow_schema) if batch.schema != spec.arrow_schema else batch
 
@@ -318,7 +432,7 @@ class PostgresWarehouse(Warehouse):
         with self.connect() as conn, conn.transaction():
             conn.execute(table_ddl(spec, self.dialect))
             with conn.cursor(name="snapshot") as cur:
-                cur.execute(f"select {', '.join(spec.header)} from {spec.name} order by {spec.key}")
+                cur.execute(select_sql(spec, ordered=True))
                 while batch := cur.fetchmany(SNAPSHOT_BATCH_ROWS):
                     yield pa.RecordBatch.from_pylist(
                         [dict(zip(spec.header, row, strict=True)) for row in batch],

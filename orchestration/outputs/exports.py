@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import sql
+
 from orchestration.core.errors import InputError
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
@@ -70,9 +72,17 @@ def export_query(export: FinanceExport, month: str, schema: str) -> str:
     and Athena both run)."""
     if not _MONTH.fullmatch(month):
         raise InputError(f"month {month!r} is not YYYY-MM")
+    # Identifiers quoted by psycopg's rule (double quotes, as DuckDB and Trino quote them): the
+    # schema comes from the settings.
     return (
-        f"select {', '.join(export.columns)} from {schema}.{export.model} "
-        f"where billing_month = date '{month}-01' order by {', '.join(export.grain)}"
+        sql.SQL("select {columns} from {table} where billing_month = date {day} order by {grain}")
+        .format(
+            columns=sql.SQL(", ").join(map(sql.Identifier, export.columns)),
+            table=sql.Identifier(schema, export.model),
+            day=sql.Literal(f"{month}-01"),
+            grain=sql.SQL(", ").join(map(sql.Identifier, export.grain)),
+        )
+        .as_string(None)
     )
 
 

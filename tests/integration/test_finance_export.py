@@ -152,9 +152,10 @@ def test_athena_export_writes_the_same_bytes_to_s3_and_opens_no_local_file(aws, 
     ]
     sent = {q["Query"] for q in queries}
     assert (
-        "select client_id, billing_month, ace_units, customers_delivered, "
-        "notifications_delivered, test_customers_excluded from analytics.ace_unit_monthly_output "
-        "where billing_month = date '2026-10-01' order by client_id"
+        'select "client_id", "billing_month", "ace_units", "customers_delivered", '
+        '"notifications_delivered", "test_customers_excluded" from '
+        '"analytics"."ace_unit_monthly_output" '
+        "where billing_month = date '2026-10-01' order by \"client_id\""
     ) in sent
-    assert any(q.endswith("order by client_id, outcome, experience_id") for q in sent)
+    assert any(q.endswith('order by "client_id", "outcome", "experience_id"') for q in sent)
     assert {q["QueryExecutionContext"]["Database"] for q in queries} == {"analytics"}
