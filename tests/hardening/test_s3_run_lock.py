@@ -64,6 +64,18 @@ def lock_key() -> str:
     return "lake/_runs/locks/ace_daily_date=2026-10-28.json"
 
 
+def put_lock(bucket: str, run_id: str, started_at: str, expires_at: str) -> None:
+    """A lock object as another run left it (the record locks.Holder writes)."""
+    record = {"run_id": run_id, "started_at": started_at, "host": "elsewhere", "pid": 1,
+              "expires_at": expires_at}  # fmt: skip
+    boto3.client("s3").put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(record).encode())
+
+
+def lock_holder(bucket: str) -> str:
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=lock_key())["Body"].read()
+    return json.loads(body)["run_id"]
+
+
 def test_a_run_on_another_machine_is_refused_with_the_holders_run_and_start(
     s3_lake, aws_env, tmp_path
 ):
@@ -115,21 +127,11 @@ def test_a_run_on_another_machine_is_refused_with_the_holders_run_and_start(
 
 def test_an_expired_lock_of_a_dead_holder_is_taken_over(s3_lake):
     bucket, root = s3_lake
-    s3 = boto3.client("s3")
-    dead = {
-        "run_id": "died",
-        "started_at": "2026-10-28T05:00:00+00:00",
-        "host": "gone",
-        "pid": 1,
-        "expires_at": "2026-10-28T17:00:00+00:00",
-    }
-    s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(dead).encode())
+    put_lock(bucket, "died", "2026-10-28T05:00:00+00:00", "2026-10-28T17:00:00+00:00")
     with run_lock(Lake(root), "ace_daily", PARAMS, run_id="alive") as holder:
-        found = json.loads(s3.get_object(Bucket=bucket, Key=lock_key())["Body"].read())
-        assert found["run_id"] == "alive" == holder.run_id
+        assert lock_holder(bucket) == "alive" == holder.run_id
     # A lock that has not expired is not taken over.
-    alive = {**dead, "run_id": "still-running", "expires_at": "2999-01-01T00:00:00+00:00"}
-    s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(alive).encode())
+    put_lock(bucket, "still-running", "2026-10-28T05:00:00+00:00", "2999-01-01T00:00:00+00:00")
     refused = "already running: run still-running, started 2026-10-28"
     with pytest.raises(RunError, match=refused), run_lock(Lake(root), "ace_daily", PARAMS):
         pass
@@ -138,18 +140,9 @@ def test_an_expired_lock_of_a_dead_holder_is_taken_over(s3_lake):
 def test_a_run_releases_only_its_own_lock(s3_lake):
     """A run that outlived its lock's expiry (and was taken over) leaves its successor's lock."""
     bucket, root = s3_lake
-    s3 = boto3.client("s3")
-    successor = {
-        "run_id": "successor",
-        "started_at": "2026-10-28T18:00:00+00:00",
-        "host": "b",
-        "pid": 2,
-        "expires_at": "2999-01-01T00:00:00+00:00",
-    }
     with run_lock(Lake(root), "ace_daily", PARAMS, run_id="slow"):
-        s3.put_object(Bucket=bucket, Key=lock_key(), Body=json.dumps(successor).encode())
-    found = json.loads(s3.get_object(Bucket=bucket, Key=lock_key())["Body"].read())
-    assert found["run_id"] == "successor"
+        put_lock(bucket, "successor", "2026-10-28T18:00:00+00:00", "2999-01-01T00:00:00+00:00")
+    assert lock_holder(bucket) == "successor"
 
 
 def test_the_settings_lake_on_s3_locks_in_the_lake(s3_lake):
