@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov, in an environment of its own (scripts/scanners.in says why).
+SCANNERS := $(VENV)/scanners
+SCANNERS_STAMP := $(SCANNERS)/.installed
 LAKE_ROOT ?= $(CURDIR)/.lake
 export LAKE_ROOT
 
@@ -15,7 +18,7 @@ BENCH_DAYS ?= 2
 
 .PHONY: setup demo test bench lint format lock clean postgres chromium synth spark-jars image
 
-setup: $(STAMP)
+setup: $(STAMP) $(SCANNERS_STAMP)
 
 # Re-installs only when the lock file or the project metadata changed. The image's build stage
 # runs the same script (Dockerfile).
@@ -23,6 +26,11 @@ $(STAMP): requirements.lock pyproject.toml scripts/install.sh
 	@command -v java >/dev/null || (echo "Java 17 is required for Spark (java not found on PATH)" && exit 1)
 	PYTHON=$(PYTHON) scripts/install.sh $(VENV) requirements.lock editable
 	touch $(STAMP)
+
+$(SCANNERS_STAMP): requirements-scan.lock $(STAMP)
+	test -x $(SCANNERS)/bin/python || $(PYTHON) -m venv $(SCANNERS)
+	$(BIN)/uv pip sync --quiet --python $(SCANNERS)/bin/python requirements-scan.lock
+	touch $(SCANNERS_STAMP)
 
 demo: setup
 	$(BIN)/analytics generate --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
@@ -65,6 +73,8 @@ synth: setup
 	$(BIN)/python -m infra.app --out cdk.out --bundle dist
 	@# cfn-lint exits with a bit mask: 2 = errors, 4 = warnings (printed, not failing), 1 = crash.
 	$(BIN)/cfn-lint cdk.out/Analytics.template.json; rc=$$?; test $$(( rc & 3 )) -eq 0
+	@# checkov: no failed check (one that does not apply is skipped in the resource's metadata).
+	$(SCANNERS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f cdk.out/Analytics.template.json
 
 # ruff (lint + format), the layer rules of DESIGN §10 (import-linter, pyproject.toml), hadolint,
 # bandit, and SQLFluff over the dbt project.
@@ -86,6 +96,7 @@ format: setup
 # Regenerate requirements.lock from pyproject.toml (all extras).
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile scripts/scanners.in --python-version 3.11 --quiet -o requirements-scan.lock
 	@# The image's: the runtime extras only, at the versions of requirements.lock, for Linux x86_64.
 	$(BIN)/uv pip compile pyproject.toml --extra spark --extra athena --extra redshift \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -c requirements.lock \

@@ -1,14 +1,30 @@
 """The Glue tables of the curated lake (DESIGN §3, §8): the columns each job writes under
 `lake/<table>/dt=D/`, read by Athena through partition projection (no crawler, no
-`MSCK REPAIR`), and the usage events table Firehose converts JSON records against (§5.4)."""
+`MSCK REPAIR`), and the usage events table Firehose converts JSON records against (§5.4).
+
+What the jobs publish is read through each partition's symlink manifest
+(`lake/<table>/_symlink/dt=D/`, orchestration.core.publishing): the manifest is replaced in one
+PUT when a rerun publishes a new version, so a query sees the old or the new partition, never
+half of it. Firehose only adds objects: its table is read from the data folders directly."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ingestion.tables import CUSTOMERS
+from orchestration.core.publishing import MANIFESTS
 
 PROJECTION_START = "2020-01-01"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+# (input format, output format) of a table read from its Parquet folders / through manifests.
+PARQUET_FORMATS = (
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+)
+MANIFEST_FORMATS = (
+    "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat",
+    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+)
 # Column types of the warehouse tables (ingestion.tables) as Hive types.
 _WAREHOUSE_TYPES = {"text": "string", "bool": "boolean", "timestamp": "timestamp"}
 
@@ -20,6 +36,16 @@ class GlueTable:
     columns: tuple[tuple[str, str], ...]  # (name, Hive type)
     partitions: tuple[str, ...] = ("dt",)
     zone: str = "lake"
+    # Published as versions behind a manifest per partition (the jobs), or appended in place.
+    manifests: bool = True
+
+    @property
+    def formats(self) -> tuple[str, str]:
+        return MANIFEST_FORMATS if self.manifests else PARQUET_FORMATS
+
+    def read_location(self, location: str) -> str:
+        """Where Athena reads the table under `location` (its data prefix): the manifests."""
+        return f"{location}/{MANIFESTS}" if self.manifests else location
 
 
 CURATED = (
@@ -79,9 +105,9 @@ CURATED = (
 )
 
 # The social statistics (DESIGN §5.2), published per day in one folder per shard
-# (dt=D/shard=K-of-N/). Only `dt` is projected: Athena reads every object under a partition's
-# prefix, so a day is the union of its shards (the shard count may change from day to day, which
-# a projected `shard` could not follow).
+# (dt=D/shard=K-of-N/), each with its own manifest in the day's manifest folder. Only `dt` is
+# projected: Athena reads every manifest of a day, so a day is the union of its shards (the shard
+# count may change from day to day, which a projected `shard` could not follow).
 _SOCIAL_STATS = (
     ("attendees", "bigint"),
     ("tickets", "bigint"),
@@ -126,6 +152,7 @@ USAGE_EVENTS = GlueTable(
         ("ingested_at", "timestamp"),
     ),
     partitions=("dt", "hour"),
+    manifests=False,
 )
 
 TABLES = (*CURATED, *SOCIAL, USAGE_EVENTS)
@@ -143,7 +170,7 @@ def projection_parameters(table: GlueTable, location: str) -> dict[str, str]:
         "projection.dt.interval": "1",
         "projection.dt.interval.unit": "DAYS",
     }
-    template = f"{location}/dt=${{dt}}"
+    template = f"{table.read_location(location)}/dt=${{dt}}"
     if "hour" in table.partitions:
         parameters.update(
             {

@@ -11,6 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_emrserverless as emrserverless
@@ -25,13 +27,43 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.glue_tables import TABLES, USAGE_EVENTS, GlueTable, projection_parameters
+from infra.glue_tables import (
+    PARQUET_SERDE,
+    TABLES,
+    USAGE_EVENTS,
+    GlueTable,
+    projection_parameters,
+)
 from orchestration.aws.render import Naming, render_all, render_spark_application, render_workflows
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# Reserved concurrency of each function: a storm of events (thousands of objects dropped in
+# incoming/ at once) cannot turn into as many Batch submissions, and no function can starve the
+# others. 20 in all: an account keeps at least 10 unreserved, so the stack needs a Lambda
+# concurrency limit of 30 or more (new accounts may start lower: docs/aws.md).
+RESERVED_CONCURRENCY = {
+    "start_workflow": 4,
+    "launch_emr": 2,
+    "on_object_created": 5,
+    "render_usage_report": 2,
+    "submit_batch_jobs": 4,
+    "transform_usage_events": 3,
+}
+# The functions invoked asynchronously (EventBridge targets): an event that still fails after
+# Lambda's retries is kept in the dead-letter queue, which raises an alarm.
+ASYNC_HANDLERS = ("start_workflow", "launch_emr", "on_object_created", "submit_batch_jobs")
+# Checks of the security scanner (checkov) that do not apply to a resource, with the reason,
+# written into the resource's metadata where checkov reads them.
+NO_VPC = (
+    "CKV_AWS_117",
+    "The function calls only AWS APIs (Step Functions, Batch, EMR, S3, Athena, SNS) and reaches "
+    "nothing inside a VPC; in one it would need a NAT gateway or an interface endpoint per "
+    "service, for no isolation gained.",
+)
 ATHENA_BYTES_SCANNED_CUTOFF = 100 * 2**30  # 100 GiB per query
 ABORT_MULTIPART_AFTER = cdk.Duration.days(7)
 HANDLERS = (
@@ -100,10 +132,22 @@ class AnalyticsStack(cdk.Stack):
             for name, access in r.get("task_access", {}).items()
         }
 
-        self.log_bucket = self._bucket("Logs", access_logs=False)
+        self.log_bucket = self._bucket("Logs", versioned=True, access_logs=False)
+        _skip(
+            self.log_bucket,
+            "CKV_AWS_18",
+            "This is the bucket the other buckets' access logs go to; logging it into itself "
+            "would log its own log deliveries.",
+        )
         self.lake_bucket = self._bucket("Lake", versioned=True)
         self.code_bucket = self._bucket("Code", versioned=True)
         self.results_bucket = self._bucket("AthenaResults")
+        _skip(
+            self.results_bucket,
+            "CKV_AWS_21",
+            "Athena query results: output that a query writes again when run again; versions "
+            "would keep results nobody reads.",
+        )
         # S3 → EventBridge for the warehouse-load trigger (a bucket property: no custom resource).
         lake_cfn = self.lake_bucket.node.default_child
         lake_cfn.add_property_override(
@@ -122,13 +166,7 @@ class AnalyticsStack(cdk.Stack):
         )
         # A customer-managed key: EventBridge (the failure alerts) can publish to a topic
         # encrypted with it, which the AWS-managed alias/aws/sns key does not allow.
-        self.topic_key = kms.Key(
-            self,
-            "TopicKey",
-            description="SNS topics of the analytics platform",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.topic_key = self._key("TopicKey", "SNS topics of the analytics platform")
         self.topic_key.grant(
             iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
@@ -146,6 +184,28 @@ class AnalyticsStack(cdk.Stack):
             topic_name=self.naming.of("reports"),
             master_key=self.topic.master_key,
             enforce_ssl=True,
+        )
+
+        # The platform's own key for what AWS encrypts on its behalf: the log groups and the
+        # functions' environment variables.
+        self.data_key = self._key(
+            "DataKey", "Log groups, Lambda environments and dead letters of the analytics platform"
+        )
+        self.data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._arn("logs", "*")}
+                },
+            )
         )
 
         self._glue()
@@ -203,6 +263,16 @@ class AnalyticsStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
+    def _key(self, construct_id: str, description: str) -> kms.Key:
+        """A customer-managed key, rotated yearly, kept when the stack is deleted."""
+        return kms.Key(
+            self,
+            construct_id,
+            description=description,
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
     def _arn(self, service: str, resource: str) -> str:
         return cdk.Fn.sub(
             f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
@@ -254,12 +324,10 @@ class AnalyticsStack(cdk.Stack):
                     glue.CfnTable.ColumnProperty(name=p, type="string") for p in table.partitions
                 ],
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=location,
-                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-                    ),
+                    location=table.read_location(location),
+                    input_format=table.formats[0],
+                    output_format=table.formats[1],
+                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=PARQUET_SERDE),
                     columns=[
                         glue.CfnTable.ColumnProperty(name=name, type=kind)
                         for name, kind in table.columns
@@ -712,12 +780,45 @@ class AnalyticsStack(cdk.Stack):
         ).value_as_string
         return arn, secretsmanager.Secret.from_secret_complete_arn(self, construct_id, arn)
 
+    def _dead_letter_queue(self) -> sqs.Queue:
+        """Where an asynchronously invoked function's event goes when its retries failed; one
+        message there raises an alarm on the notifications topic."""
+        queue = sqs.Queue(
+            self,
+            "FunctionDeadLetters",
+            queue_name=self.naming.of("function_dead_letters"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.data_key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "FunctionDeadLettersAlarm",
+            alarm_name=self.naming.of("function_dead_letters"),
+            alarm_description="An event failed its function's retries: see the queue's message.",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5)
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        # CloudWatch publishes to the topic, which is encrypted with the topic key.
+        self.topic_key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
+        return queue
+
     def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
         return logs.LogGroup(
             self,
             f"{construct_id}Logs",
             log_group_name=name,
             retention=LOG_RETENTION,
+            encryption_key=self.data_key,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
@@ -745,10 +846,11 @@ class AnalyticsStack(cdk.Stack):
             # Firehose's transformation of the usage events: needs nothing but its records.
             "transform_usage_events": {},
         }
+        dead_letters = self._dead_letter_queue()
         self.functions: dict[str, lambda_.Function] = {}
         for handler in HANDLERS:
             name = self.naming.of(handler)
-            self.functions[handler] = lambda_.Function(
+            function = lambda_.Function(
                 self,
                 f"Fn{_camel(handler)}",
                 function_name=name,
@@ -758,8 +860,22 @@ class AnalyticsStack(cdk.Stack):
                 timeout=cdk.Duration.seconds(30),
                 memory_size=256,
                 environment=environment[handler],
+                environment_encryption=self.data_key,
+                reserved_concurrent_executions=RESERVED_CONCURRENCY[handler],
+                dead_letter_queue=dead_letters if handler in ASYNC_HANDLERS else None,
                 log_group=self._log_group(f"Fn{_camel(handler)}", f"/aws/lambda/{name}"),
             )
+            self.data_key.grant_decrypt(function.role)
+            _skip(function, *NO_VPC)
+            if handler not in ASYNC_HANDLERS:
+                _skip(
+                    function,
+                    "CKV_AWS_116",
+                    "Invoked synchronously (by Step Functions or Firehose), never "
+                    "asynchronously: the caller gets the error and retries or fails the run, so "
+                    "a dead-letter queue would stay empty.",
+                )
+            self.functions[handler] = function
         self.functions["start_workflow"].add_to_role_policy(
             iam.PolicyStatement(
                 actions=["states:StartExecution"],
@@ -1015,6 +1131,17 @@ class AnalyticsStack(cdk.Stack):
 def _runs_spark_jobs(rendered: dict[str, Any]) -> bool:
     text = json.dumps(rendered.get("state_machine", {}))
     return "emr-serverless:startJobRun" in text
+
+
+def _skip(construct: Construct, check: str, reason: str) -> None:
+    """Skip a checkov check on the construct's CloudFormation resource, with the reason (in its
+    metadata, where checkov reads it)."""
+    resource = (
+        construct.node.default_child if not isinstance(construct, cdk.CfnResource) else construct
+    )
+    skips = resource.get_metadata("checkov") or {"skip": []}
+    skips["skip"].append({"id": check, "comment": reason})
+    resource.add_metadata("checkov", skips)
 
 
 def _camel(name: str) -> str:

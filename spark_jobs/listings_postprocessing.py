@@ -13,7 +13,7 @@ from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
 from spark_jobs.common.contracts import LISTINGS
 from spark_jobs.common.job import JobResult, daily_main, run_contract_job
-from spark_jobs.common.partitions import publish_partition
+from spark_jobs.common.partitions import publish_partition, read_published
 from spark_jobs.common.session import get_spark
 from spark_jobs.common.validation import validate_csv
 
@@ -52,8 +52,8 @@ def run(settings: Settings, lake: Lake, day: dt.date) -> JobResult:
     result = run_contract_job(
         spark, settings, lake, day, LISTINGS, TABLE, transform_listings, validator=validate_csv
     )
-    stats = neighbourhood_stats(spark.read.parquet(lake.curated(TABLE, day)))
-    publish_partition(stats.coalesce(1), lake.curated(STATS_TABLE, day))
+    stats = neighbourhood_stats(read_published(spark, lake.curated(TABLE, day)))
+    publish_partition(stats.coalesce(1), lake.curated(STATS_TABLE, day), settings.publish_retention)
     return result
 
 

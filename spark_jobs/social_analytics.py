@@ -36,10 +36,12 @@ from orchestration.core.shards import ALL_IDS, UNSHARDED, IdRange, Shard
 from spark_jobs.common.job import iso_date, report
 from spark_jobs.common.partitions import (
     MissingInputError,
-    exists,
+    is_published,
     publish_partition,
-    remove,
-    subfolders,
+    published_subpartitions,
+    read_published,
+    read_published_table,
+    unpublish_partition,
 )
 from spark_jobs.common.session import get_spark
 
@@ -296,12 +298,12 @@ def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, Da
     inputs = {}
     for name, (table, key) in INPUTS.items():
         path = lake.curated(table)
-        if not exists(spark, path):
+        landed = read_published_table(spark, path)
+        if landed is None:
             raise MissingInputError(
                 f"no curated {table} at {path}: run social_curation_daily (analytics run "
                 "social_daily) for the landing days first"
             )
-        landed = spark.read.option("basePath", path).parquet(path)
         # Each input is read by several statistics: its latest versions are computed once.
         inputs[name] = latest(landed.where(F.col("dt") <= F.lit(as_of)), key).cache()
     return inputs
@@ -310,7 +312,7 @@ def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, Da
 def _without(spark: SparkSession, path: str, scope: Column) -> DataFrame | None:
     """A published partition's rows outside `scope` (materialized: the partition is about to be
     replaced), or None when none of its rows is in the scope (nothing to rewrite)."""
-    published = spark.read.parquet(path)
+    published = read_published(spark, path)
     if published.where(scope).isEmpty():
         return None
     return published.where(~scope).localCheckpoint(eager=True)
@@ -324,6 +326,7 @@ def publish_shard(
     as_of: dt.date,
     shard: Shard,
     ids: IdRange,
+    retention: dt.timedelta,
 ) -> str:
     """Publish a run's rows as the day's `shard=K-of-N` partition, changing only the ids in its
     scope (DESIGN §9): that partition's other ids are kept, and the scope's ids are taken out of
@@ -332,7 +335,7 @@ def publish_shard(
     day = lake.curated(subject.table, as_of)
     path = f"{day}/shard={shard.label}"
     scope = in_scope(subject.id_column, shard, ids)
-    for name in subfolders(spark, day):
+    for name in published_subpartitions(spark, day):
         other = f"{day}/{name}"
         if not name.startswith("shard=") or other == path:
             continue
@@ -340,15 +343,16 @@ def publish_shard(
         if kept is None:
             continue
         if kept.isEmpty():
-            remove(spark, other)
+            unpublish_partition(spark, other, retention)
         else:
             publish_partition(
-                kept.orderBy(subject.id_column, "dimension", "rank").coalesce(1), other
+                kept.orderBy(subject.id_column, "dimension", "rank").coalesce(1), other, retention
             )
-    if exists(spark, path):
-        kept = spark.read.parquet(path).where(~scope).localCheckpoint(eager=True)
+    if is_published(path):
+        kept = read_published(spark, path).where(~scope).localCheckpoint(eager=True)
         rows = kept.unionByName(rows)
-    publish_partition(rows.orderBy(subject.id_column, "dimension", "rank").coalesce(1), path)
+    ordered = rows.orderBy(subject.id_column, "dimension", "rank").coalesce(1)
+    publish_partition(ordered, path, retention)
     return path
 
 
@@ -390,9 +394,11 @@ def run(
         (EVENT, event_rows, settings.event_ids),
         (BRAND, brand_rows, settings.brand_ids),
     ):
-        path = publish_shard(spark, lake, subject, rows, as_of, shard, ids)
+        path = publish_shard(
+            spark, lake, subject, rows, as_of, shard, ids, settings.publish_retention
+        )
         # What was published (this run's ids only), read back for the documents.
-        mine = spark.read.parquet(path).where(in_range(subject.id_column, ids))
+        mine = read_published(spark, path).where(in_range(subject.id_column, ids))
         ordered = mine.orderBy(subject.id_column, "dimension", "rank")
         published[subject.id_column] = [r.asDict() for r in ordered.toLocalIterator()]
     return ShardResult(event_rows=published["event_id"], brand_rows=published["brand_id"])

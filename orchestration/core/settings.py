@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
     spark_jars_cache: str | None = Field(default=None, validation_alias="SPARK_JARS_CACHE")
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
+    )
+    # How long a superseded version of an S3 partition stays after a rerun replaced it
+    # (orchestration.core.publishing): longer than any query or job that read the old one runs.
+    publish_retention_hours: float = Field(
+        default=24, ge=0, validation_alias="PUBLISH_RETENTION_HOURS"
     )
     max_record_bytes: int = Field(default=65536, ge=1024, validation_alias="MAX_RECORD_BYTES")
     task_retries: int = Field(default=1, ge=0, validation_alias="TASK_RETRIES")
@@ -140,6 +146,10 @@ class Settings(BaseSettings):
         if self.current_shard is None or self.num_shards is None:
             return None
         return Shard(self.current_shard, self.num_shards)
+
+    @property
+    def publish_retention(self) -> timedelta:
+        return timedelta(hours=self.publish_retention_hours)
 
     @property
     def event_ids(self) -> IdRange:

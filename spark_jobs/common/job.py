@@ -83,8 +83,9 @@ def run_contract_job(
         checked = spark.read.parquet(scratch)
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
-        publish_partition(transform(accepted(checked, contract)), out_path)
-        publish_partition(rejected(checked), quarantine_path)
+        retention = settings.publish_retention
+        publish_partition(transform(accepted(checked, contract)), out_path, retention)
+        publish_partition(rejected(checked), quarantine_path, retention)
         rows_out = count_rows(spark, out_path)
         quarantined = count_rows(spark, quarantine_path)
         # Every line is either accepted or quarantined, so the input count needs no extra pass.

@@ -1,7 +1,9 @@
-"""Reading raw partitions and publishing curated partitions atomically (idempotent overwrite)."""
+"""Reading raw partitions, publishing curated partitions atomically (idempotent overwrite) and
+reading what was published."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
@@ -10,7 +12,19 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from orchestration.core.errors import InputError
-from orchestration.core.publishing import staging_dir_for, swap_in
+from orchestration.core.publishing import (
+    VERSION,
+    new_version,
+    partition_parts,
+    publish_version,
+    published_files,
+    published_partitions,
+    published_table_files,
+    staging_dir_for,
+    swap_in,
+    unpublish,
+    version_uri,
+)
 
 
 class MissingInputError(InputError):
@@ -52,17 +66,21 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.text(path).select("value", F.col("_metadata.file_path").alias("source_file"))
 
 
-def publish_partition(df: DataFrame, path: str) -> None:
+def publish_partition(df: DataFrame, path: str, retention: dt.timedelta) -> None:
     """Write `df` as the partition at `path`, replacing any previous version in one step.
 
-    Locally the new files are written to a hidden sibling folder and swapped in by rename, so a
-    reader (or a crash mid-write) only ever sees the old or the new partition, never a mix.
+    Locally the new files are written to a hidden sibling folder and swapped in by rename; on S3
+    they are written to a new version folder and the partition's manifest is switched to it
+    (superseded versions stay for `retention`). Either way a reader, or a crash mid-write, only
+    ever sees the old or the new partition, never a mix.
     """
     # No coalesce(1): it would pull the whole upstream stage (the dedupe sort) into one task.
     # Adaptive execution already merges small shuffle partitions into few files.
     writer = df.write.mode("overwrite").option("compression", "snappy")
     if path.startswith("s3://"):
-        writer.parquet(path)
+        version = version_uri(path, new_version())
+        writer.parquet(version)
+        publish_version(path, version, retention)
         return
     staging = staging_dir_for(path)
     writer.parquet(staging)
@@ -70,6 +88,52 @@ def publish_partition(df: DataFrame, path: str) -> None:
         if leftover.endswith(".crc"):
             os.remove(os.path.join(staging, leftover))
     swap_in(staging, path)
+
+
+def read_published(spark: SparkSession, path: str) -> DataFrame:
+    """The published version of a partition (on S3, the files its manifest lists)."""
+    files = published_files(path)
+    if files is None:
+        raise MissingInputError(f"nothing published at {path}")
+    if not path.startswith("s3://"):
+        return spark.read.parquet(path)
+    return spark.read.parquet(*files)
+
+
+def read_published_table(spark: SparkSession, root: str) -> DataFrame | None:
+    """Every published partition of a table, with its `dt` column (None: nothing published)."""
+    if not root.startswith("s3://"):
+        if not exists(spark, root):
+            return None
+        return spark.read.option("basePath", root).parquet(root)
+    files = published_table_files(root)
+    if not files:
+        return None
+    # The version folder is a partition column to Spark's discovery (v=…): not data.
+    return spark.read.option("basePath", root).parquet(*files).drop(VERSION.rstrip("="))
+
+
+def is_published(path: str) -> bool:
+    return published_files(path) is not None
+
+
+def published_subpartitions(spark: SparkSession, day: str) -> list[str]:
+    """The published partitions under a day's folder (`shard=K-of-N`), by name."""
+    if not day.startswith("s3://"):
+        return subfolders(spark, day)
+    root, partition = partition_parts(day)
+    prefix = f"{root}/{partition}/"
+    return sorted(
+        p.removeprefix(prefix) for p in published_partitions(root) if p.startswith(prefix)
+    )
+
+
+def unpublish_partition(spark: SparkSession, path: str, retention: dt.timedelta) -> None:
+    """Remove a published partition (on S3 its manifest; the data stays for `retention`)."""
+    if path.startswith("s3://"):
+        unpublish(path, retention)
+    else:
+        remove(spark, path)
 
 
 def _filesystem(spark: SparkSession, path: str):
@@ -119,4 +183,4 @@ def remove(spark: SparkSession, path: str, up_to: str | None = None) -> None:
 
 def count_rows(spark: SparkSession, path: str) -> int:
     """Rows in a published partition (read from Parquet footers)."""
-    return spark.read.parquet(path).count()
+    return read_published(spark, path).count()

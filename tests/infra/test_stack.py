@@ -343,7 +343,9 @@ def test_state_machines_are_the_rendered_definitions(synthesized):
     }  # fmt: skip
 
 
-def test_glue_tables_project_their_partitions(synthesized):
+def test_glue_tables_project_their_partitions_and_read_the_jobs_tables_through_manifests(
+    synthesized,
+):
     databases = {
         d["Properties"]["DatabaseInput"]["Name"]
         for d in synthesized.resources("AWS::Glue::Database").values()
@@ -373,11 +375,19 @@ def test_glue_tables_project_their_partitions(synthesized):
         assert parameters["projection.enabled"] == "true"
         assert parameters["projection.dt.type"] == "date"
         template = json.dumps(parameters["storage.location.template"])
-        assert f"/{name}/dt=${{dt}}" in template
+        storage = table["StorageDescriptor"]
         assert [k["Name"] for k in table["PartitionKeys"]][0] == "dt"
-        serde = table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
-        assert serde.endswith("ParquetHiveSerDe")
-    assert "hour=${hour}" in json.dumps(tables["usage_events"]["Parameters"])
+        assert storage["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+        if name == "usage_events":
+            # Firehose only adds objects: Athena reads its Parquet folders.
+            assert f"/{name}/dt=${{dt}}/hour=${{hour}}" in template
+            assert storage["InputFormat"].endswith("MapredParquetInputFormat")
+        else:
+            # What the jobs publish is read through each day's manifests (atomic switch).
+            assert f"/{name}/_symlink/dt=${{dt}}" in template
+            assert f"/{name}/_symlink" in json.dumps(storage["Location"])
+            assert storage["InputFormat"] == "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
+            assert storage["OutputFormat"].endswith("HiveIgnoreKeyTextOutputFormat")
 
 
 def test_firehose_converts_to_parquet_partitions_by_event_time_and_quarantines_errors(template):
@@ -449,17 +459,24 @@ def test_sns_topics_are_encrypted_and_alerts_receive_failed_executions(synthesiz
         for k, t in synthesized.resources("AWS::SNS::Topic").items()
     }
     assert set(topics) == {"analytics-notifications", "analytics-reports"}
-    [(key_id, key)] = synthesized.resources("AWS::KMS::Key").items()
+    [(key_id, key)] = [
+        (k, r)
+        for k, r in synthesized.resources("AWS::KMS::Key").items()
+        if k.startswith("TopicKey")
+    ]
     for _, properties in topics.values():
         assert properties["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert key["Properties"]["EnableKeyRotation"] is True
-    # EventBridge may use the key, so the failure alerts reach the encrypted topic.
-    [events] = [
-        s
-        for s in key["Properties"]["KeyPolicy"]["Statement"]
-        if s["Principal"].get("Service") == "events.amazonaws.com"
-    ]
-    assert set(_as_list(events["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    # EventBridge (the failure alerts) and CloudWatch (the dead-letter alarm) may use the key, so
+    # they reach the encrypted topic.
+    services = {}
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        for service in _as_list(statement["Principal"].get("Service", [])):
+            services[service] = set(_as_list(statement["Action"]))
+    assert services == {
+        "events.amazonaws.com": {"kms:Decrypt", "kms:GenerateDataKey*"},
+        "cloudwatch.amazonaws.com": {"kms:Decrypt", "kms:GenerateDataKey*"},
+    }
     topic = topics["analytics-notifications"][0]
     failed = [
         r["Properties"]
@@ -469,6 +486,49 @@ def test_sns_topics_are_encrypted_and_alerts_receive_failed_executions(synthesiz
     assert len(failed) == 1
     assert failed[0]["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
     assert failed[0]["Targets"][0]["Arn"] == {"Ref": topic}
+
+
+def test_log_groups_and_environments_are_encrypted_and_async_failures_are_kept(synthesized):
+    [(key_id, key)] = [
+        (k, r) for k, r in synthesized.resources("AWS::KMS::Key").items() if k.startswith("DataKey")
+    ]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    log_groups = synthesized.resources("AWS::Logs::LogGroup").values()
+    assert len(log_groups) == 8  # six functions, Batch, Firehose
+    assert all(g["Properties"]["KmsKeyId"] == arn for g in log_groups)
+    # CloudWatch Logs may use the key, for this account's log groups only.
+    [logs] = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if "logs." in json.dumps(s["Principal"].get("Service", ""))
+    ]
+    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
+    functions = {
+        f["Properties"]["FunctionName"]: f["Properties"]
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+    }
+    [queue_id] = synthesized.resources("AWS::SQS::Queue")
+    for name, function in functions.items():
+        assert function.get("KmsKeyArn") == arn, name
+        assert 1 <= function["ReservedConcurrentExecutions"] <= 5, name
+    # The functions EventBridge invokes asynchronously keep a failed event; the others are
+    # invoked synchronously (Step Functions, Firehose), whose caller gets the error.
+    with_dlq = {n for n, f in functions.items() if "DeadLetterConfig" in f}
+    assert with_dlq == {
+        "analytics-start-workflow",
+        "analytics-launch-emr",
+        "analytics-on-object-created",
+        "analytics-submit-batch-jobs",
+    }
+    for name in with_dlq:
+        target = functions[name]["DeadLetterConfig"]["TargetArn"]
+        assert target == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # The account keeps 10 unreserved executions: the stack needs a limit of 30 at least.
+    assert sum(f["ReservedConcurrentExecutions"] for f in functions.values()) <= 20
+    [alarm] = synthesized.resources("AWS::CloudWatch::Alarm").values()
+    assert alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == queue_id
+    assert alarm["Properties"]["AlarmActions"]
 
 
 def _object_prefixes(resources, bucket_prefix: str) -> set[str]:
