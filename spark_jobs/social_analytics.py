@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import uuid
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -31,6 +32,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from orchestration.core.lake import Lake
+from orchestration.core.locks import waiting_lock
 from orchestration.core.settings import Settings
 from orchestration.core.shards import ALL_IDS, UNSHARDED, IdRange, Shard
 from spark_jobs.common.job import iso_date, report
@@ -48,6 +50,10 @@ from spark_jobs.common.session import get_spark
 EVENT_STATS = "social_event_stats"
 BRAND_STATS = "social_brand_stats"
 TOP_N = 10
+# The shards of a day publish one at a time (their rewrites of the day's partitions would race):
+# each holds the day's publishing lock for seconds; a dead holder's lock expires after PUBLISH_TTL.
+PUBLISH_TTL = dt.timedelta(minutes=10)
+PUBLISH_WAIT = dt.timedelta(minutes=15)
 GENDERS = ("female", "male", "other", "unknown")
 AGE_BUCKETS = ("<18", "18-24", "25-34", "35-44", "45-54", "55+", "unknown")
 # (dimension, interest table, key column, label column): the top-10 lists.
@@ -331,8 +337,32 @@ def publish_shard(
     """Publish a run's rows as the day's `shard=K-of-N` partition, changing only the ids in its
     scope (DESIGN §9): that partition's other ids are kept, and the scope's ids are taken out of
     the day's other partitions (written by an earlier run with another shard count), which are
-    removed once empty. The day holds each id once, whatever mix of shard counts wrote it."""
+    removed once empty. The day holds each id once, whatever mix of shard counts wrote it.
+
+    Shards run at once (a Batch array job), so the read-and-rewrite of the day's partitions is
+    done holding the day's publishing lock, with the rows computed before it is taken."""
     day = lake.curated(subject.table, as_of)
+    rows = rows.localCheckpoint(eager=True)
+    with waiting_lock(
+        lake,
+        f"publish_{subject.table}_dt={as_of.isoformat()}",
+        run_id=f"shard {shard.label} {uuid.uuid4().hex[:6]}",
+        what=f"publishing {subject.table} dt={as_of.isoformat()}",
+        wait=PUBLISH_WAIT,
+        ttl=PUBLISH_TTL,
+    ):
+        return _replace_scope(spark, day, subject, rows, shard, ids, retention)
+
+
+def _replace_scope(
+    spark: SparkSession,
+    day: str,
+    subject: Subject,
+    rows: DataFrame,
+    shard: Shard,
+    ids: IdRange,
+    retention: dt.timedelta,
+) -> str:
     path = f"{day}/shard={shard.label}"
     scope = in_scope(subject.id_column, shard, ids)
     for name in published_subpartitions(spark, day):

@@ -18,10 +18,10 @@ from rich.console import Console
 
 from orchestration.core.errors import InputError
 from orchestration.core.lake import Lake
+from orchestration.core.locks import LockHeld, lake_lock, new_holder
 from orchestration.core.settings import Settings
 from orchestration.local.context import TaskContext
 from orchestration.local.history import TaskRecord, append_record, load_state, run_key, save_state
-from orchestration.local.locks import LockHeld, folder_lock, new_holder, s3_lock
 
 if TYPE_CHECKING:
     # The runner executes whatever pipeline it is given; it depends on no declaration.
@@ -80,11 +80,7 @@ def run_lock(lake: Lake, pipeline: str, params: dict[str, str], run_id: str | No
     holder = new_holder(run_id or new_run_id())
     what = f"{pipeline} {key}"
     try:
-        if lake.is_local:
-            lock = folder_lock(os.path.join(lake.runs, "locks", f"{name}.lock"), holder, what)
-        else:
-            lock = s3_lock(lake.run_lock(name), holder, what)
-        with lock:
+        with lake_lock(lake, name, holder, what):
             yield holder
     except LockHeld as held:
         raise RunError(str(held)) from None

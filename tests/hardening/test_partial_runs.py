@@ -11,17 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import hashlib
+import logging
 import os
 import shutil
+import threading
+import time
 
 import duckdb
 import pytest
 
 from orchestration.core.lake import Lake
+from orchestration.core.locks import waiting_lock
 from orchestration.core.settings import Settings
 from orchestration.devtools.generate import GenerateOptions, generate
 from orchestration.local.runner import Runner
 from orchestration.pipelines import SOCIAL_DAILY
+from spark_jobs import social_analytics
 
 pytestmark = pytest.mark.spark
 
@@ -143,3 +148,43 @@ def test_a_different_shard_count_changes_only_the_new_shards_subjects(day):
     assert statistics(day) == before
     folders = sorted(os.listdir(f"{day}/lake/social_event_stats/dt={DAY}"))
     assert folders == ["shard=1-of-3", "shard=2-of-3", "shard=3-of-3"]
+
+
+def test_the_shards_of_a_new_count_running_at_once_publish_one_at_a_time(day, caplog):
+    """Three shards of a new count, at once (a Batch array job), each take their subjects out of
+    the day's two-shard partitions: unserialized, one shard's rewrite would drop another's and
+    leave those subjects twice. They wait for the day's publishing lock, and nothing is lost."""
+    caplog.set_level(logging.INFO, logger="orchestration.core.locks")
+    before = statistics(day)
+    lake = Lake.from_settings(Settings(LAKE_ROOT=day))
+    failures: list[BaseException] = []
+
+    def shard(current: int) -> None:
+        settings = Settings(LAKE_ROOT=day, NUM_SHARDS=3, CURRENT_SHARD=current)
+        try:
+            social_analytics.run(settings, lake, dt.date.fromisoformat(DAY))
+        except BaseException as error:  # reported by the test thread
+            failures.append(error)
+
+    def waiting() -> int:
+        return sum("waiting for publishing social_event_stats" in r.message for r in caplog.records)
+
+    threads = [threading.Thread(target=shard, args=(k,)) for k in (1, 2, 3)]
+    held = dict(wait=dt.timedelta(seconds=1), ttl=dt.timedelta(minutes=5))
+    with waiting_lock(lake, f"publish_social_event_stats_dt={DAY}", "test", "the test", **held):
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 300
+        while waiting() < 3 and time.monotonic() < deadline and not failures:
+            time.sleep(0.2)
+        assert not failures, failures
+        assert waiting() == 3, "the shards did not wait for the day's publishing lock"
+        # While the lock is held, none of them has touched the day's event statistics.
+        assert statistics(day)["social_event_stats"] == before["social_event_stats"]
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    assert statistics(day) == before
+    for table in ("social_event_stats", "social_brand_stats"):
+        folders = sorted(os.listdir(f"{day}/lake/{table}/dt={DAY}"))
+        assert folders == ["shard=1-of-3", "shard=2-of-3", "shard=3-of-3"], table

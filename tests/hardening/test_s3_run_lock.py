@@ -5,10 +5,12 @@ expired lock (a dead holder) is taken over; a run releases only its own lock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +19,7 @@ import boto3
 import pytest
 
 from orchestration.core.lake import Lake
+from orchestration.core.locks import LockHeld, waiting_lock
 from orchestration.core.settings import Settings
 from orchestration.local.runner import RunError, run_lock
 
@@ -152,3 +155,42 @@ def test_the_settings_lake_on_s3_locks_in_the_lake(s3_lake):
         lake.run_lock("ace_daily_date=2026-10-28")
         == f"{root}/_runs/locks/ace_daily_date=2026-10-28.json"
     )
+
+
+def test_writers_that_wait_for_a_lock_take_it_in_turn_and_give_up_naming_the_holder(s3_lake):
+    """The publishing lock of the shards of a day: waited for, not refused."""
+    bucket, root = s3_lake
+    lake, name = Lake(root), "ace_daily_date=2026-10-28"
+    short = dict(wait=dt.timedelta(seconds=0.5), ttl=dt.timedelta(minutes=5), poll=0.05)
+    put_lock(bucket, "shard 1-of-3", "2026-10-28T05:00:00+00:00", "2999-01-01T00:00:00+00:00")
+    refused = "run shard 1-of-3, started 2026-10-28"
+    with pytest.raises(LockHeld, match=refused), waiting_lock(lake, name, "2-of-3", "p", **short):
+        pass
+    # Three writers at once, the lock still held: they wait, then take it one at a time.
+    inside, most, turns = [0], [0], []
+    guard = threading.Lock()
+
+    def writer(run_id: str) -> None:
+        long = dict(short, wait=dt.timedelta(seconds=60))
+        with waiting_lock(lake, name, run_id, "publishing", **long):
+            with guard:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            assert lock_holder(bucket) == run_id
+            time.sleep(0.2)
+            with guard:
+                inside[0] -= 1
+                turns.append(run_id)
+
+    threads = [threading.Thread(target=writer, args=(f"shard {k}-of-3",)) for k in (2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    assert turns == []  # nobody took the held lock
+    boto3.client("s3").delete_object(Bucket=bucket, Key=lock_key())
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(turns) == ["shard 2-of-3", "shard 3-of-3", "shard 4-of-3"]
+    assert most[0] == 1
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="lake/_runs/locks/")
+    assert listed.get("KeyCount", 0) == 0

@@ -6,20 +6,28 @@ an object under `_runs/locks/` written with a conditional PUT (`If-None-Match: *
 refuses when the object exists), holding the run id, start time and an expiry. A lock past its
 expiry (its holder died without releasing it) is taken over by a PUT conditional on the ETag
 that was read (`If-Match`), so two runs that both find it stale cannot both take it.
+
+The same locks, waited for instead of refused (`waiting_lock`), serialize writers that may run
+at once by design, such as the shards of one day rewriting the partitions they share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import random
 import socket
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 
 from orchestration.core.errors import InputError
-from orchestration.core.lake import split_s3_uri
+from orchestration.core.lake import Lake, split_s3_uri
+
+log = logging.getLogger(__name__)
 
 # How long an S3 lock holds without its run: past it, the holder is taken for dead. Longer than
 # any run may last (a task's timeout times its attempts, for every task of a pipeline).
@@ -191,3 +199,43 @@ def _process_gone(holder: Holder | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def lake_lock(lake: Lake, name: str, holder: Holder, what: str) -> AbstractContextManager[Holder]:
+    """The lock `name` of a lake: a file under `_runs/locks/` on a folder lake, an object there
+    on an S3 lake (shared by every machine)."""
+    if lake.is_local:
+        return folder_lock(os.path.join(lake.runs, "locks", f"{name}.lock"), holder, what)
+    return s3_lock(lake.run_lock(name), holder, what)
+
+
+@contextmanager
+def waiting_lock(
+    lake: Lake,
+    name: str,
+    run_id: str,
+    what: str,
+    wait: dt.timedelta,
+    ttl: dt.timedelta,
+    poll: float = 0.5,
+) -> Iterator[Holder]:
+    """Hold the lake's lock `name` for the block, waiting (polling, with jitter) while another
+    writer holds it; LockHeld naming the holder when it is still held after `wait`. A holder that
+    died is reclaimed: at once on this machine, after its `ttl` on S3 (so `wait` exceeds it)."""
+    deadline = time.monotonic() + wait.total_seconds()
+    waited = False
+    while True:
+        stack = ExitStack()
+        try:
+            holder = stack.enter_context(lake_lock(lake, name, new_holder(run_id, ttl), what))
+        except LockHeld as held:
+            if time.monotonic() >= deadline:
+                raise LockHeld(f"{held}; waited {wait} for it") from None
+            if not waited:
+                log.info("waiting for %s: %s", what, held)
+                waited = True
+            time.sleep(poll * (1 + random.random()))  # nosec B311: jitter, not a secret
+            continue
+        with stack:
+            yield holder
+        return
