@@ -314,16 +314,31 @@ def history(limit: int) -> None:
     help="times day D and day 1 alone are each run (alternately); the medians are reported",
 )
 @click.option(
+    "--cold-repeat",
+    default=None,
+    type=click.IntRange(1, 20),
+    help="times day D is run cold, in a fresh process [default: --repeat]",
+)
+@click.option(
     "--out",
     "out_path",
     default=None,
     help="JSON report path [default: <root>/bench-<scale>-<days>.json]",
 )
-def bench(scale: int, days: int, seed: int, root: str, repeat: int, out_path: str | None) -> None:
-    """Benchmark the daily ACE pipeline (per stage: seconds, rows/s, peak memory, DuckDB ratio)."""
+def bench(
+    scale: int,
+    days: int,
+    seed: int,
+    root: str,
+    repeat: int,
+    cold_repeat: int | None,
+    out_path: str | None,
+) -> None:
+    """Benchmark the daily ACE pipeline, cold (a fresh process, as scheduled) and warm (per
+    stage: seconds, rows/s, peak memory, DuckDB ratio)."""
     from orchestration.devtools.bench import print_report, run_bench, write_report
 
-    report = run_bench(settings_or_exit(), scale, days, seed, root, console, repeat)
+    report = run_bench(settings_or_exit(), scale, days, seed, root, console, repeat, cold_repeat)
     print_report(report, out)
     path = out_path or os.path.join(root, f"bench-{scale}-{days}.json")
     write_report(report, path)

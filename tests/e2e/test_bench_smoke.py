@@ -30,6 +30,8 @@ def test_bench_smoke(tmp_path):
             "2",
             "--repeat",
             "2",
+            "--cold-repeat",
+            "1",
             "--root",
             str(root),
             "--out",
@@ -86,3 +88,10 @@ def test_bench_smoke(tmp_path):
         if s["stage"] not in monthly
     )
     assert "whole daily pipeline" in done.stderr + done.stdout
+    # Cold: day 2 once more, in a fresh process, on its own clone of the history.
+    assert len(report["cold_pipeline_runs_seconds"]) == 1
+    cold = report["cold_pipeline_tasks_seconds"]
+    assert set(cold) == set(report["runs"]["day_d"][0])  # the same tasks as the warm runs
+    assert 0 < max(s for t, s in cold.items() if t != "total") <= cold["total"]
+    assert cold["total"] == report["cold_pipeline_seconds"]
+    assert "cold (a fresh process" in done.stdout + done.stderr
