@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -80,9 +81,11 @@ class Lake:
     @property
     def runs(self) -> str:
         """Run history, logs and locks. On AWS (an s3:// lake) a task runs alone in a container
-        and Step Functions keeps the run history: the records stay in the container's temp dir."""
+        and Step Functions keeps the run history: the records stay in the container's temp dir,
+        one folder per lake (a machine that runs against two lakes keeps their states apart)."""
         if not self.is_local:
-            return os.path.join(tempfile.gettempdir(), "analytics-runs")
+            lake = hashlib.sha256(self.root.encode()).hexdigest()[:12]
+            return os.path.join(tempfile.gettempdir(), "analytics-runs", lake)
         return _join(self.root, "_runs")
 
     def run_lock(self, name: str) -> str:

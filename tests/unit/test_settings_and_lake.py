@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from pydantic import ValidationError
@@ -84,3 +85,16 @@ def test_lake_paths_local_and_s3(tmp_path):
     assert s3.curated("dim_customer", day) == "s3://bucket/prefix/lake/dim_customer/dt=2026-01-02"
     assert s3.exports("finance", "x") == "s3://bucket/prefix/exports/finance/x"
     assert not s3.is_local
+
+
+def test_the_run_states_of_two_s3_lakes_on_one_machine_stay_apart(tmp_path):
+    """On an S3 lake the run records stay in the machine's temp dir: one folder per lake, so a
+    run against one lake never finds another lake's tasks already done."""
+    import tempfile
+
+    first, second = Lake("s3://bucket/one"), Lake("s3://bucket/two")
+    base = os.path.join(tempfile.gettempdir(), "analytics-runs")
+    assert os.path.dirname(first.runs) == os.path.dirname(second.runs) == base
+    assert first.runs != second.runs
+    assert Lake("s3://bucket/one").runs == first.runs
+    assert Lake(str(tmp_path)).runs == f"{tmp_path}/_runs"
