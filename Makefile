@@ -10,8 +10,6 @@ LAKE_ROOT ?= $(CURDIR)/.lake
 export LAKE_ROOT
 
 DEMO_START ?= 2026-10-28
-DEMO_END ?= 2026-11-03
-DEMO_MONTH ?= 2026-10
 DEMO_SCALE ?= 2000
 BENCH_SCALE ?= 1000000
 BENCH_DAYS ?= 2
@@ -32,21 +30,9 @@ $(SCANNERS_STAMP): requirements-scan.lock $(STAMP)
 	$(BIN)/uv pip sync --quiet --python $(SCANNERS)/bin/python requirements-scan.lock
 	touch $(SCANNERS_STAMP)
 
+# Every pipeline over a generated week, in one process (orchestration/cli.py `demo`).
 demo: setup
-	$(BIN)/analytics generate --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
-	$(BIN)/analytics load "$(LAKE_ROOT)/incoming/customers/*.csv"
-	$(BIN)/analytics backfill ace_daily --from $(DEMO_START) --to $(DEMO_END)
-	$(BIN)/analytics run ace_monthly --month $(DEMO_MONTH)
-	cat "$(LAKE_ROOT)"/raw/usage_events/dt=*/*.jsonl | $(BIN)/analytics ingest events
-	$(BIN)/analytics run usage_daily --date $(DEMO_END)
-	$(BIN)/analytics workflow usage_monthly_report --payload '{"startDate": "$(DEMO_START)", "endDate": "$(DEMO_END)"}'
-	$(BIN)/analytics backfill social_daily --from $(DEMO_START) --to $(DEMO_END) --task social_curation_daily
-	$(BIN)/analytics run social_daily --date $(DEMO_END)
-	$(BIN)/analytics summary
-	@# The dbt docs site as one self-contained page (the daily form of the models' SQL).
-	cd dbt_project && ACE_LANDING_DATE=$(DEMO_END) DBT_TARGET_PATH="$(LAKE_ROOT)/_dbt/target" \
-		DBT_LOG_PATH="$(LAKE_ROOT)/_dbt/logs" ../$(BIN)/dbt docs generate --static --profiles-dir . --quiet
-	@echo "dbt docs: open $(LAKE_ROOT)/_dbt/target/static_index.html in a browser (one file, offline)"
+	$(BIN)/analytics demo --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
 
 test: setup
 	$(BIN)/pytest

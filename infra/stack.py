@@ -641,6 +641,8 @@ class AnalyticsStack(cdk.Stack):
         self.lake_bucket.grant_read_write(role, "models/*")
         self.lake_bucket.grant_delete(role, "models/*")
         self.lake_bucket.grant_put(role, "_runs/*")
+        # dbt's partial-parse state, kept in the lake between containers (orchestration.local.dbt).
+        self.lake_bucket.grant_read(role, "_runs/dbt/*")
 
     def _grant_finance_export(self, role: iam.Role) -> None:
         self._grant_athena_queries(role)

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable, Iterator
 
 import click
 from pydantic import ValidationError
@@ -353,6 +354,50 @@ def summary() -> None:
     print_summary(Lake.from_settings(settings_or_exit()), out)
 
 
+@cli.command()
+@click.option("--start", default="2026-10-28", show_default=True, callback=_date)
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 31))
+@click.option("--scale", default=2000, show_default=True, type=click.IntRange(1))
+@click.pass_context
+def demo(ctx: click.Context, start: dt.date, days: int, scale: int) -> None:
+    """Generate `--days` days of data and run every pipeline on them, then print the summary and
+    write dbt's docs page: what `make demo` runs, in one process (one Spark JVM, dbt loaded once)
+    rather than a process per command."""
+    from orchestration.local.dbt import run_dbt
+
+    end = start + dt.timedelta(days=days - 1)
+    settings = settings_or_exit()
+    lake = Lake.from_settings(settings)
+    console.rule(f"demo: {days} day(s) from {start}, {scale:,} attempts a day, in {lake.root}")
+    ctx.invoke(generate, start=start, days=days, scale=scale)
+    ctx.invoke(load, paths=(os.path.join(lake.root, "incoming", "customers", "*.csv"),))
+    ctx.invoke(backfill, pipeline_name="ace_daily", start=start, end=end)
+    ctx.invoke(run, pipeline_name="ace_monthly", month=f"{start:%Y-%m}")
+    events = sorted(glob.glob(os.path.join(lake.raw("usage_events"), "dt=*", "*.jsonl")))
+    _ingest(lake, "usage-events", _lines_of(events))
+    ctx.invoke(run, pipeline_name="usage_daily", date_=end.isoformat())
+    payload = json.dumps({"startDate": start.isoformat(), "endDate": end.isoformat()})
+    ctx.invoke(workflow, workflow_name="usage_monthly_report", payload=payload)
+    ctx.invoke(
+        backfill, pipeline_name="social_daily", start=start, end=end,
+        task_name="social_curation_daily",
+    )  # fmt: skip
+    ctx.invoke(run, pipeline_name="social_daily", date_=end.isoformat())
+    ctx.invoke(summary)
+    # dbt's docs site as one self-contained page (the daily form of the models' SQL).
+    log = os.path.join(lake.runs, "logs", "dbt-docs.log")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    run_dbt(settings, lake, ["docs", "generate", "--static"], {"ACE_LANDING_DATE": str(end)}, log)
+    page = os.path.join(lake.root, "_dbt", "target", "static_index.html")
+    console.print(f"dbt docs: open {page} in a browser (one file, offline)")
+
+
+def _lines_of(paths: list[str]) -> Iterator[bytes]:
+    for path in paths:
+        with open(path, "rb") as handle:
+            yield from handle
+
+
 @cli.group()
 def aws() -> None:
     """AWS artefacts generated from the pipeline declarations."""
@@ -431,11 +476,15 @@ def ingest() -> None:
 @click.option("--stream", default="usage-events", show_default=True, help="delivery stream name")
 def ingest_events(stream: str) -> None:
     """Usage events as JSON lines on stdin → lake/usage_events (PutRecordBatch semantics)."""
+    _ingest(Lake.from_settings(settings_or_exit()), stream, sys.stdin.buffer)
+
+
+def _ingest(lake: Lake, stream: str, lines: Iterable[bytes]) -> None:
+    """JSON lines through the delivery stream `stream`, then what became of them."""
     from ingestion.firehose import DeliveryStream, ingest_lines
 
-    lake = Lake.from_settings(settings_or_exit())
     with DeliveryStream(lake, stream) as delivery:
-        report = ingest_lines(delivery, sys.stdin.buffer)
+        report = ingest_lines(delivery, lines)
     console.print(
         f"{report.lines:,} record(s) read: {report.accepted:,} accepted in {report.batches:,} "
         f"batch(es), {delivery.stats.delivered:,} delivered to {lake.curated('usage_events')}, "

@@ -97,6 +97,11 @@ class Lake:
         so they outlive the container on AWS."""
         return _join(self.root, "_runs", "artifacts", pipeline, run_id, task)
 
+    def dbt_parse_state(self, target: str) -> str:
+        """dbt's partial-parse state of a target on an S3 lake, kept between the containers that
+        run dbt (each starts with an empty target folder)."""
+        return _join(self.root, "_runs", "dbt", target, "partial_parse.msgpack")
+
     def ensure_local(self, path: str) -> str:
         """Create a local folder (no-op for s3) and return its path."""
         if self.is_local:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 import tempfile
@@ -13,12 +14,16 @@ from pathlib import Path
 
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
-from orchestration.core.storage import write_bytes
+from orchestration.core.storage import read_bytes, write_bytes
+
+log = logging.getLogger(__name__)
 
 # The checkout's dbt project; an installed copy (the image) is named by DBT_PROJECT_DIR.
 CHECKOUT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # What dbt leaves after an invocation, kept in the lake's run folder when the lake is on S3.
 ARTIFACTS = ("run_results.json", "manifest.json", "sources.json")
+# dbt's partial-parse state: without it every invocation parses the whole project again.
+PARSE_STATE = "partial_parse.msgpack"
 
 # The models (and their tests) the ACE pipelines build, with everything upstream of them.
 ACE_SELECTION = ("+marts.ace", "+marts.reports", "+marts.warehouse")
@@ -132,11 +137,53 @@ def run_dbt(
     variables (e.g. ACE_LANDING_DATE); raise DbtError on failure. On an S3 lake the artefacts
     go under `artifacts/<command>/` (the task's run folder), failed or not."""
     with tempfile.TemporaryDirectory(prefix="dbt-") as work_dir:
+        restored = None if lake.is_local else restore_parse_state(lake, settings.target, work_dir)
         try:
             _invoke(settings, lake, args, params, log_path, work_dir)
         finally:
-            if artifacts and not lake.is_local:
-                keep_artifacts(work_dir, f"{artifacts}/{_command_name(args)}")
+            if not lake.is_local:
+                save_parse_state(lake, settings.target, work_dir, restored)
+                if artifacts:
+                    keep_artifacts(work_dir, f"{artifacts}/{_command_name(args)}")
+
+
+def restore_parse_state(lake: Lake, target: str, work_dir: str) -> bytes | None:
+    """Put the target's last partial-parse state (kept in the lake) into `work_dir`'s target
+    folder, so dbt re-parses only what changed; None when there is none yet. dbt checks the
+    state itself (its version, the files' checksums, the profile, the env vars it read) and
+    parses afresh what it cannot trust. A state that cannot be read costs a full parse only."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        state = read_bytes(lake.dbt_parse_state(target))
+    except (ClientError, BotoCoreError) as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code not in ("NoSuchKey", "404"):
+            log.warning("dbt's parse state not restored (a full parse follows): %s", error)
+        return None
+    path = os.path.join(work_dir, "target", PARSE_STATE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(state)
+    return state
+
+
+def save_parse_state(lake: Lake, target: str, work_dir: str, restored: bytes | None) -> None:
+    """Keep the invocation's partial-parse state in the lake for the next one, when it changed.
+    Two tasks saving at once leave one valid state (each is a whole object)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    path = os.path.join(work_dir, "target", PARSE_STATE)
+    if not os.path.isfile(path):
+        return
+    with open(path, "rb") as handle:
+        state = handle.read()
+    if state == restored:
+        return
+    try:
+        write_bytes(lake.dbt_parse_state(target), state)
+    except (ClientError, BotoCoreError) as error:
+        log.warning("dbt's parse state not kept (the next run parses afresh): %s", error)
 
 
 def _command_name(args: list[str]) -> str:

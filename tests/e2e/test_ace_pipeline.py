@@ -37,6 +37,26 @@ def cli(lake_root: str, *args: str, check: bool = True) -> subprocess.CompletedP
     return done
 
 
+def run_cli(lake_root: str, *args: str) -> None:
+    """`analytics <args>` in this process, for the runs whose output is not the point (what the
+    console script prints and exits with is tested through `cli`): the same command line, and
+    the test process's Spark session serves the jobs instead of a cold JVM per command."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import cli as analytics
+    from orchestration.core.settings import get_settings
+
+    get_settings.cache_clear()  # the CLI reads its settings once per process
+    try:
+        done = CliRunner().invoke(analytics, list(args), env={"LAKE_ROOT": lake_root})
+    finally:
+        get_settings.cache_clear()
+    if done.exit_code != 0:
+        raise AssertionError(
+            f"analytics {' '.join(args)} failed ({done.exit_code}):\n{done.output}"
+        ) from done.exception
+
+
 @pytest.fixture(scope="module")
 def built_lake(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp("e2e") / "lake")
@@ -52,16 +72,16 @@ def built_lake(tmp_path_factory) -> str:
         "--anomaly-rate",
         "0.05",
     )
-    cli(root, "load", f"{root}/incoming/customers/*.csv")
-    cli(root, "backfill", "ace_daily", "--from", START, "--to", END)
-    cli(root, "run", "ace_monthly", "--month", "2026-01")
+    run_cli(root, "load", f"{root}/incoming/customers/*.csv")
+    run_cli(root, "backfill", "ace_daily", "--from", START, "--to", END)
+    run_cli(root, "run", "ace_monthly", "--month", "2026-01")
     # The usage and social models too, so that every model's unit tests have their inputs built.
     for path in sorted(glob.glob(f"{root}/raw/usage_events/*/events.jsonl")):
         with open(path, "rb") as handle:
             env = {**os.environ, "LAKE_ROOT": root}
             subprocess.run([ANALYTICS, "ingest", "events"], stdin=handle, env=env, check=True)
-    cli(root, "run", "usage_daily", "--date", END)
-    cli(root, "run", "social_daily", "--date", START)
+    run_cli(root, "run", "usage_daily", "--date", END)
+    run_cli(root, "run", "social_daily", "--date", START)
     return root
 
 
@@ -266,9 +286,9 @@ ALREADY_RUN = {"ace_daily", "ace_monthly", "usage_daily", "social_daily", "wareh
 def test_rerunning_a_pipeline_with_the_same_parameters_changes_nothing(built_lake, name):
     args = [a.replace("{root}", built_lake) for a in RERUNS[name]]
     if name not in ALREADY_RUN:
-        cli(built_lake, *args)
+        run_cli(built_lake, *args)
     before = snapshot(built_lake)
-    cli(built_lake, *args)
+    run_cli(built_lake, *args)
     after = snapshot(built_lake)
     assert after == before, sorted(
         k for k in before.keys() | after.keys() if before.get(k) != after.get(k)
@@ -526,7 +546,7 @@ def test_a_partial_run_changes_only_what_is_in_its_scope(built_lake, kind):
     args, scope, rewritten = PARTIAL_RUNS[kind]
     before = scoped_digests(built_lake)
     time.sleep(0.01)
-    cli(built_lake, *args)
+    run_cli(built_lake, *args)
     after = scoped_digests(built_lake)
     outside = {unit for unit in before if not scope.search(unit)}
     assert outside and outside <= set(after)

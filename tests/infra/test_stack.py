@@ -276,6 +276,16 @@ def test_each_kind_of_batch_task_has_a_role_with_what_it_calls(synthesized):
         "glue:GetTableVersions", "glue:DeleteTableVersion", "glue:BatchCreatePartition",
         "glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable",
     } <= dbt  # fmt: skip
+    # It reads back dbt's partial-parse state, which it keeps under _runs/dbt/ in the lake.
+    dbt_id = next(r for r in roles if r.startswith("JobRoleDbt"))
+    reads = [
+        json.dumps(statement["Resource"])
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": dbt_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:GetObject*" in _as_list(statement["Action"])
+    ]
+    assert [r for r in reads if "/_runs/dbt/*" in r], reads
     finance = roles[next(r for r in roles if r.startswith("JobRoleExportFinance"))]
     assert "athena:StartQueryExecution" in finance and "glue:CreateTable" not in finance
     load = roles[next(r for r in roles if r.startswith("JobRoleLoad"))]
