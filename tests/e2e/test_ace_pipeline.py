@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.e2e.in_process import run_cli
 from tests.e2e.reference_ace import ace_reference
 from tests.lake_schema import columns_on_disk
 
@@ -35,26 +36,6 @@ def cli(lake_root: str, *args: str, check: bool = True) -> subprocess.CompletedP
     if check and done.returncode != 0:
         raise AssertionError(f"analytics {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
-
-
-def run_cli(lake_root: str, *args: str) -> None:
-    """`analytics <args>` in this process, for the runs whose output is not the point (what the
-    console script prints and exits with is tested through `cli`): the same command line, and
-    the test process's Spark session serves the jobs instead of a cold JVM per command."""
-    from click.testing import CliRunner
-
-    from orchestration.cli import cli as analytics
-    from orchestration.core.settings import get_settings
-
-    get_settings.cache_clear()  # the CLI reads its settings once per process
-    try:
-        done = CliRunner().invoke(analytics, list(args), env={"LAKE_ROOT": lake_root})
-    finally:
-        get_settings.cache_clear()
-    if done.exit_code != 0:
-        raise AssertionError(
-            f"analytics {' '.join(args)} failed ({done.exit_code}):\n{done.output}"
-        ) from done.exception
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
-from orchestration.cli import cli
-from orchestration.core.settings import get_settings
+from tests.e2e.in_process import run_cli
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_demo_runs_every_pipeline_and_leaves_what_the_readme_promises(tmp_path):
     root = str(tmp_path / "lake")
-    get_settings.cache_clear()
-    try:
-        args = ["demo", "--start", "2026-10-28", "--days", "2", "--scale", "150"]
-        done = CliRunner().invoke(cli, args, env={"LAKE_ROOT": root})
-    finally:
-        get_settings.cache_clear()
-    assert done.exit_code == 0, f"{done.output[-3000:]}\n{done.exception!r}"
+    done = run_cli(root, "demo", "--start", "2026-10-28", "--days", "2", "--scale", "150")
     lines = Path(f"{root}/_runs/history.jsonl").read_text().splitlines()
     history = [json.loads(line) for line in lines]
     ran = {(r["pipeline"], r["params"].get("date") or r["params"].get("month")) for r in history}
