@@ -321,6 +321,13 @@ def history(limit: int) -> None:
     help="times day D is run cold, in a fresh process [default: --repeat]",
 )
 @click.option(
+    "--warmup-runs",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="runs of one day that warm the JVM up before the warm figures are timed",
+)
+@click.option(
     "--out",
     "out_path",
     default=None,
@@ -333,13 +340,16 @@ def bench(
     root: str,
     repeat: int,
     cold_repeat: int | None,
+    warmup_runs: int,
     out_path: str | None,
 ) -> None:
     """Benchmark the daily ACE pipeline, cold (a fresh process, as scheduled) and warm (per
     stage: seconds, rows/s, peak memory, DuckDB ratio)."""
     from orchestration.devtools.bench import print_report, run_bench, write_report
 
-    report = run_bench(settings_or_exit(), scale, days, seed, root, console, repeat, cold_repeat)
+    report = run_bench(
+        settings_or_exit(), scale, days, seed, root, console, repeat, cold_repeat, warmup_runs
+    )
     print_report(report, out)
     path = out_path or os.path.join(root, f"bench-{scale}-{days}.json")
     write_report(report, path)

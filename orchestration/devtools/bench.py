@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from orchestration.pipelines import Pipeline
 
 BENCH_START = dt.date(2026, 1, 1)
-# The warm-up: WARMUP_RUNS runs of one day of at most WARMUP_SCALE attempts before anything is
-# timed. The JIT goes on warming the Spark jobs up over several runs (at 1M/day, Spark-only runs
-# in one process took 34, 18, 18, 16, 15, 14 s), so one run left the first timed runs slower.
+# The warm-up: WARMUP_RUNS runs (`--warmup-runs`) of one day of at most WARMUP_SCALE attempts
+# before anything warm is timed. The JIT goes on warming the Spark jobs up over several runs (at
+# 1M/day, Spark-only runs in one process took 34, 18, 18, 16, 15, 14 s), so one run left the
+# first timed runs slower.
 WARMUP_SCALE = 1_000_000
 WARMUP_RUNS = 3
 
@@ -257,6 +258,31 @@ def _clone(history_root: str, lake_root: str) -> None:
     os.sync()
 
 
+def _parse_state(settings: Settings, history_root: str, lake: Lake, day: dt.date) -> bytes:
+    """dbt's partial-parse state at `lake`'s path as the scheduled run of landing day `day`
+    leaves it for the next day's run (at the same path; on S3 it is kept in the lake). The
+    clones live at another path than the history, which alone would make dbt parse the whole
+    project: a cold run would pay a parse no scheduled run pays."""
+    from orchestration.local.dbt import PARSE_STATE, dbt_env, run_dbt
+
+    _clone(history_root, lake.root)
+    log = os.path.join(lake.runs, "parse-state.log")
+    os.makedirs(lake.runs, exist_ok=True)
+    lake_settings = settings.model_copy(update={"lake_root": lake.root})
+    run_dbt(lake_settings, lake, ["parse"], {"ACE_LANDING_DATE": day.isoformat()}, log)
+    target = dbt_env(lake_settings, lake, work_dir="")["DBT_TARGET_PATH"]
+    return Path(target, PARSE_STATE).read_bytes()
+
+
+def _clone_with_state(history_root: str, lake: Lake, settings: Settings, state: bytes) -> None:
+    """A clone of the history at `lake`, holding the parse state a run at its path would find."""
+    from orchestration.local.dbt import PARSE_STATE, dbt_env
+
+    _clone(history_root, lake.root)
+    target = dbt_env(settings.model_copy(update={"lake_root": lake.root}), lake, "")
+    Path(target["DBT_TARGET_PATH"], PARSE_STATE).write_bytes(state)
+
+
 @dataclass
 class TimedRun:
     result: RunResult
@@ -337,6 +363,7 @@ def run_bench(
     console: Console,
     repeat: int = 1,
     cold_repeat: int | None = None,
+    warmup_runs: int = WARMUP_RUNS,
 ) -> dict:
     """Generate or reuse the dataset, process the history, then time the last day: cold, in a
     fresh process (`cold_repeat` times, default `repeat`), then warm, stage by stage (`repeat`
@@ -386,18 +413,19 @@ def run_bench(
     # Cold first: a fresh process per run, before this process has started a JVM of its own.
     timed_lake = Lake(os.path.join(dataset, "timed"))
     cold_runs: list[ColdRun] = []
+    state = _parse_state(settings, history_lake.root, timed_lake, last_day - dt.timedelta(days=1))
     with RssSampler() as cold_sampler:
         count = repeat if cold_repeat is None else cold_repeat
         for rep in range(1, count + 1):
-            _clone(history_lake.root, timed_lake.root)
+            _clone_with_state(history_lake.root, timed_lake, settings, state)
             of = f"[{rep}/{count}] " if count > 1 else ""
             console.print(f"{of}cold: day {days} ({last_day}) in a fresh process …")
             cold_runs.append(_cold_run(timed_lake, ACE_DAILY.name, last_day, cold_sampler))
 
     warm_scale = min(scale, WARMUP_SCALE)
     warm_dataset = _dataset(root, warm_scale, 1, seed, console)
-    for run in range(1, WARMUP_RUNS + 1):
-        console.print(f"warm-up {run}/{WARMUP_RUNS} on {warm_scale:,} attempts …")
+    for run in range(1, warmup_runs + 1):
+        console.print(f"warm-up {run}/{warmup_runs} on {warm_scale:,} attempts …")
         warm_lake = _fresh_lake(warm_dataset, Lake(os.path.join(warm_dataset, "warmup")))
         if not runner(warm_lake).run(ACE_DAILY, {"date": BENCH_START.isoformat()}).succeeded:
             raise RuntimeError(f"the warm-up run failed; see {warm_lake.runs}")
@@ -411,7 +439,7 @@ def run_bench(
     with RssSampler() as sampler:
 
         def day_d(of: str) -> None:
-            _clone(history_lake.root, timed_lake.root)
+            _clone_with_state(history_lake.root, timed_lake, settings, state)
             console.print(f"{of}day {days} ({last_day}) with {days - 1} day(s) of history …")
             timed_runs.append(
                 _timed_run(runner(timed_lake), ACE_DAILY, {"date": last_day.isoformat()}, sampler)
@@ -477,6 +505,7 @@ def run_bench(
         "cold_pipeline_peak_rss_mib": max(r.peak_rss_mib for r in cold_runs),
         "spark_startup_seconds": round(spark_startup, 2),
         "repeat": repeat,
+        "warmup_runs": warmup_runs,
         "daily_pipeline_seconds": round(target.seconds, 2),
         "daily_pipeline_runs_seconds": [round(r.seconds, 2) for r in timed_runs],
         "daily_pipeline_peak_rss_mib": max(r.peak_rss_mib for r in timed_runs),
@@ -543,7 +572,7 @@ def print_report(report: dict, console: Console) -> None:
     )
     console.print(table)
     console.print(
-        f"warm (in one process after {WARMUP_RUNS} warm-up runs): "
+        f"warm (in one process after {report['warmup_runs']} warm-up runs): "
         f"whole daily pipeline: {report['daily_pipeline_seconds']:.1f}s"
         f"{_runs_of(report, 'daily_pipeline_runs_seconds')}, peak RSS "
         f"{report['daily_pipeline_peak_rss_mib']:,.0f} MiB (process tree) · day 1 alone: "

@@ -32,6 +32,8 @@ def test_bench_smoke(tmp_path):
             "2",
             "--cold-repeat",
             "1",
+            "--warmup-runs",
+            "1",
             "--root",
             str(root),
             "--out",
@@ -95,3 +97,13 @@ def test_bench_smoke(tmp_path):
     assert 0 < max(s for t, s in cold.items() if t != "total") <= cold["total"]
     assert cold["total"] == report["cold_pipeline_seconds"]
     assert "cold (a fresh process" in done.stdout + done.stderr
+    assert report["warmup_runs"] == 1 and "after 1 warm-up runs" in done.stdout + done.stderr
+    # A scheduled run finds the parse state its run of the day before left at the same path:
+    # no run on the clones (at another path than the history) parses the whole project again.
+    full_parses = {
+        lake: Path(f"{dataset}/{lake}/_dbt/logs/dbt.log")
+        .read_text()
+        .count("Unable to do partial parsing")
+        for lake in ("history", "timed")
+    }
+    assert full_parses["timed"] == full_parses["history"] >= 1, full_parses
