@@ -85,6 +85,8 @@ class Subject:
 
 EVENT = Subject("event_id", EVENT_STATS, ("brand_id", "name", "starts_at"))
 BRAND = Subject("brand_id", BRAND_STATS, ("events",))
+# The order of a subject's rows in its published file and in the documents.
+ORDER_OF = {s: (s.id_column, "dimension", "rank") for s in (EVENT, BRAND)}
 
 
 # --- pure transforms ---------------------------------------------------------------------------
@@ -375,15 +377,19 @@ def _replace_scope(
         if kept.isEmpty():
             unpublish_partition(spark, other, retention)
         else:
-            publish_partition(
-                kept.orderBy(subject.id_column, "dimension", "rank").coalesce(1), other, retention
-            )
+            publish_partition(_one_sorted_file(kept, subject), other, retention)
     if is_published(path):
         kept = read_published(spark, path).where(~scope).localCheckpoint(eager=True)
         rows = kept.unionByName(rows)
-    ordered = rows.orderBy(subject.id_column, "dimension", "rank").coalesce(1)
-    publish_partition(ordered, path, retention)
+    publish_partition(_one_sorted_file(rows, subject), path, retention)
     return path
+
+
+def _one_sorted_file(rows: DataFrame, subject: Subject) -> DataFrame:
+    """The rows as one partition in (id, dimension, rank) order: a partition's single file, the
+    same bytes for the same rows. The rows are materialized already, so one task sorts them
+    (no range-partitioning pass, no shuffle)."""
+    return rows.coalesce(1).sortWithinPartitions(*ORDER_OF[subject])
 
 
 @dataclass(frozen=True)
@@ -429,8 +435,9 @@ def run(
         )
         # What was published (this run's ids only), read back for the documents.
         mine = read_published(spark, path).where(in_range(subject.id_column, ids))
-        ordered = mine.orderBy(subject.id_column, "dimension", "rank")
-        published[subject.id_column] = [r.asDict() for r in ordered.toLocalIterator()]
+        key = ORDER_OF[subject]
+        rows_of = [r.asDict() for r in mine.collect()]
+        published[subject.id_column] = sorted(rows_of, key=lambda r: tuple(r[k] for k in key))
     return ShardResult(event_rows=published["event_id"], brand_rows=published["brand_id"])
 
 
