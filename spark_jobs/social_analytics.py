@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from orchestration.core.lake import Lake
 from orchestration.core.locks import waiting_lock
@@ -317,10 +318,10 @@ def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, Da
     return inputs
 
 
-def _without(spark: SparkSession, path: str, scope: Column) -> DataFrame | None:
+def _without(spark: SparkSession, path: str, scope: Column, schema: StructType) -> DataFrame | None:
     """A published partition's rows outside `scope` (materialized: the partition is about to be
     replaced), or None when none of its rows is in the scope (nothing to rewrite)."""
-    published = read_published(spark, path)
+    published = read_published(spark, path, schema)
     if published.where(scope).isEmpty():
         return None
     return published.where(~scope).localCheckpoint(eager=True)
@@ -371,7 +372,7 @@ def _replace_scope(
         other = f"{day}/{name}"
         if not name.startswith("shard=") or other == path:
             continue
-        kept = _without(spark, other, scope)
+        kept = _without(spark, other, scope, rows.schema)
         if kept is None:
             continue
         if kept.isEmpty():
@@ -379,7 +380,7 @@ def _replace_scope(
         else:
             publish_partition(_one_sorted_file(kept, subject), other, retention)
     if is_published(path):
-        kept = read_published(spark, path).where(~scope).localCheckpoint(eager=True)
+        kept = read_published(spark, path, rows.schema).where(~scope).localCheckpoint(eager=True)
         rows = kept.unionByName(rows)
     publish_partition(_one_sorted_file(rows, subject), path, retention)
     return path
@@ -434,7 +435,7 @@ def run(
             spark, lake, subject, rows, as_of, shard, ids, settings.publish_retention
         )
         # What was published (this run's ids only), read back for the documents.
-        mine = read_published(spark, path).where(in_range(subject.id_column, ids))
+        mine = read_published(spark, path, rows.schema).where(in_range(subject.id_column, ids))
         key = ORDER_OF[subject]
         rows_of = [r.asDict() for r in mine.collect()]
         published[subject.id_column] = sorted(rows_of, key=lambda r: tuple(r[k] for k in key))

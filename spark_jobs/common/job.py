@@ -80,14 +80,17 @@ def run_contract_job(
             if user_error is None:
                 raise
             raise user_error from None
-        checked = spark.read.parquet(scratch)
+        # Each read below names the schema its writer wrote: inferring it is a Spark job each
+        # (seconds in a cold JVM, on the critical path of a scheduled run).
+        checked = spark.read.schema(checked.schema).parquet(scratch)
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
         retention = settings.publish_retention
-        publish_partition(transform(accepted(checked, contract)), out_path, retention)
-        publish_partition(rejected(checked), quarantine_path, retention)
-        rows_out = count_rows(spark, out_path)
-        quarantined = count_rows(spark, quarantine_path)
+        curated, quarantine = transform(accepted(checked, contract)), rejected(checked)
+        publish_partition(curated, out_path, retention)
+        publish_partition(quarantine, quarantine_path, retention)
+        rows_out = count_rows(spark, out_path, curated.schema)
+        quarantined = count_rows(spark, quarantine_path, quarantine.schema)
         # Every line is either accepted or quarantined, so the input count needs no extra pass.
         return JobResult(rows_in=rows_out + quarantined, rows_out=rows_out, quarantined=quarantined)
     finally:

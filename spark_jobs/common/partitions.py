@@ -10,6 +10,7 @@ import re
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from orchestration.core.errors import InputError
 from orchestration.core.publishing import (
@@ -90,14 +91,16 @@ def publish_partition(df: DataFrame, path: str, retention: dt.timedelta) -> None
     swap_in(staging, path)
 
 
-def read_published(spark: SparkSession, path: str) -> DataFrame:
-    """The published version of a partition (on S3, the files its manifest lists)."""
+def read_published(spark: SparkSession, path: str, schema: StructType | None = None) -> DataFrame:
+    """The published version of a partition (on S3, the files its manifest lists). With the
+    `schema` its writer wrote, Spark skips inferring it (a job of its own reading a footer)."""
     files = published_files(path)
     if files is None:
         raise MissingInputError(f"nothing published at {path}")
+    reader = spark.read if schema is None else spark.read.schema(schema)
     if not path.startswith("s3://"):
-        return spark.read.parquet(path)
-    return spark.read.parquet(*files)
+        return reader.parquet(path)
+    return reader.parquet(*files)
 
 
 def read_published_table(spark: SparkSession, root: str) -> DataFrame | None:
@@ -181,6 +184,6 @@ def remove(spark: SparkSession, path: str, up_to: str | None = None) -> None:
         return
 
 
-def count_rows(spark: SparkSession, path: str) -> int:
+def count_rows(spark: SparkSession, path: str, schema: StructType | None = None) -> int:
     """Rows in a published partition (read from Parquet footers)."""
-    return read_published(spark, path).count()
+    return read_published(spark, path, schema).count()

@@ -58,6 +58,20 @@ def test_the_public_marts_have_enforced_contracts(manifest):
         assert untyped == [], name
 
 
+def test_no_daily_data_test_reads_the_view_over_every_snapshot(manifest):
+    """v_dim_customer re-ranks every customer snapshot ever replicated: a data test reading it
+    costs the history, not the day, so it belongs to the monthly build (tag whole_history, which
+    the daily build excludes)."""
+    whole_history = {"model.analytics.v_dim_customer"}
+    readers = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and whole_history & set(n["depends_on"]["nodes"])
+    ]
+    assert any(n["name"] == "assert_customers_latest_matches_v_dim_customer" for n in readers)
+    assert [n["name"] for n in readers if "whole_history" not in n["config"]["tags"]] == []
+
+
 def test_partitioned_public_marts_put_billing_month_last_everywhere(manifest):
     """Athena writes a Hive-partitioned table from a select whose partition column is last; the
     contract gives every engine that same order."""

@@ -1,5 +1,7 @@
 -- The incrementally folded customer table holds the same latest records as the full-history view
 -- (rows returned = differences). Scans every snapshot: part of the monthly build, not the daily.
+{{ config(tags=['whole_history']) }}
+
 with
 
 folded as (
