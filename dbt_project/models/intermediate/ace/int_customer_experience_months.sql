@@ -147,8 +147,10 @@ resummed_groups as (
 
 ),
 
--- The notifications summed again: those of the groups above.
-notifications as (
+-- The notifications summed again: those of the groups above (a few hundred on a day). Computed
+-- first: DuckDB otherwise groups every stored notification before joining the groups (its
+-- eager aggregation, chosen once the table is large: 7 s instead of 0.3 s at 25M notifications).
+notifications as {{ materialized_cte() }} (
 
     select billed.*
     from {{ ref('int_notifications_billed') }} as billed
