@@ -81,7 +81,8 @@ def run_contract_job(
                 raise
             raise user_error from None
         # Each read below names the schema its writer wrote: inferring it is a Spark job each
-        # (seconds in a cold JVM, on the critical path of a scheduled run).
+        # (up to seconds in a cold JVM; beside the other notification job's pass, the whole
+        # cold run did not measurably change: docs/benchmarks.md).
         checked = spark.read.schema(checked.schema).parquet(scratch)
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
