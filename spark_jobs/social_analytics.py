@@ -83,11 +83,14 @@ class Subject:
     table: str
     details: tuple[str, ...]  # descriptive columns carried into the output
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The order of the subject's rows in its published file and in the documents."""
+        return (self.id_column, "dimension", "rank")
+
 
 EVENT = Subject("event_id", EVENT_STATS, ("brand_id", "name", "starts_at"))
 BRAND = Subject("brand_id", BRAND_STATS, ("events",))
-# The order of a subject's rows in its published file and in the documents.
-ORDER_OF = {s: (s.id_column, "dimension", "rank") for s in (EVENT, BRAND)}
 
 
 # --- pure transforms ---------------------------------------------------------------------------
@@ -390,7 +393,7 @@ def _one_sorted_file(rows: DataFrame, subject: Subject) -> DataFrame:
     """The rows as one partition in (id, dimension, rank) order: a partition's single file, the
     same bytes for the same rows. The rows are materialized already, so one task sorts them
     (no range-partitioning pass, no shuffle)."""
-    return rows.coalesce(1).sortWithinPartitions(*ORDER_OF[subject])
+    return rows.coalesce(1).sortWithinPartitions(*subject.order)
 
 
 @dataclass(frozen=True)
@@ -436,9 +439,9 @@ def run(
         )
         # What was published (this run's ids only), read back for the documents.
         mine = read_published(spark, path, rows.schema).where(in_range(subject.id_column, ids))
-        key = ORDER_OF[subject]
         rows_of = [r.asDict() for r in mine.collect()]
-        published[subject.id_column] = sorted(rows_of, key=lambda r: tuple(r[k] for k in key))
+        order = subject.order
+        published[subject.id_column] = sorted(rows_of, key=lambda r: tuple(r[k] for k in order))
     return ShardResult(event_rows=published["event_id"], brand_rows=published["brand_id"])
 
 
