@@ -36,13 +36,13 @@ def register_partitions(lake: Lake, tables: tuple[str, ...] = CURATED_TABLES) ->
             "(table_name varchar, dt date, files integer, bytes bigint)"
         )
         if rows:
-            # One statement: executemany runs one insert per partition (~0.6 ms each, and a
-            # daily run rewrites every partition of the lake).
-            values = ", ".join(["(?, ?, ?, ?)"] * len(rows))
+            # One statement with one list parameter per column (DuckDB unnests them side by
+            # side): 0.01 s for a year's 1,460 partitions, where a VALUES row of placeholders per
+            # partition took 0.14-0.23 s to bind, and executemany one insert per partition.
+            columns = [list(column) for column in zip(*rows, strict=True)]
             con.execute(
-                # B608 does not apply: only the placeholders are joined in, every value is a
-                # parameter.
-                f"insert into main.lake_partitions values {values}",  # nosec B608
-                [value for row in rows for value in row],
+                "insert into main.lake_partitions "
+                "select unnest($1), unnest($2)::date, unnest($3), unnest($4)",
+                columns,
             )
     return {"rows_in": len(rows), "rows_out": len(rows), "quarantined": 0}
