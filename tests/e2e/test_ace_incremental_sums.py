@@ -274,3 +274,62 @@ def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
     assert lake.actual() == lake.expected()
     assert lake.actual()[("c1", dt.date(2026, 1, 1), "u1", "e1")] == (
         2, 2, T("2026-01-30 10:01:00"), T("2026-01-31 09:00:00"))  # fmt: skip
+
+
+HASH = "notification_id_hash"
+
+
+def stored_hashes(lake: Lake) -> list[tuple]:
+    """(id, the stored hash, DuckDB's hash of the id now) per row of the fold."""
+    return lake.query(
+        f"select notification_id, {HASH}, hash(notification_id) from int_notification_states"
+        " order by notification_id"
+    )
+
+
+def test_missing_or_stale_key_hashes_are_computed_again_before_the_lookup(lake):
+    """The daily lookup probes the fold's stored key hashes. A table from before the column, or
+    hashes a DuckDB release computes differently (stood in for by hashes off by one), would make
+    it miss stored rows and fold a notification twice; they are computed again first."""
+    lake.land(
+        "2026-01-30",
+        [attempt("A", "c1", "u1", "e1", "2026-01-30 10:00:00"),
+         attempt("B", "c1", "u1", "e1", "2026-01-30 11:00:00")],
+        [receipt("A", "delivered", "2026-01-30 10:05:00")],
+    )  # fmt: skip
+    lake.daily("2026-01-30")
+    assert [(nid, stored == now) for nid, stored, now in stored_hashes(lake)] == [
+        ("A", True), ("B", True)]  # fmt: skip
+
+    # The table as it was before the column existed: the run adds and fills it.
+    with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
+        con.execute(f"alter table int_notification_states drop column {HASH}")
+    lake.land(
+        "2026-01-31",
+        [attempt("C", "c1", "u2", "e1", "2026-01-31 08:00:00")],
+        [receipt("B", "delivered", "2026-01-31 09:00:00")],
+    )  # fmt: skip
+    lake.daily("2026-01-31")
+    assert [(nid, stored == now) for nid, stored, now in stored_hashes(lake)] == [
+        ("A", True), ("B", True), ("C", True)]  # fmt: skip
+    assert lake.actual() == lake.expected()
+
+    # Stale hashes: the next run computes them again, then finds A's and C's stored rows.
+    with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
+        con.execute(f"update int_notification_states set {HASH} = {HASH} + 1")
+    lake.land(
+        "2026-02-01",
+        [attempt("D", "c1", "u1", "e1", "2026-02-01 10:00:00")],
+        [receipt("A", "delivered", "2026-01-30 10:01:00"),
+         receipt("C", "delivered", "2026-01-31 08:30:00")],
+    )  # fmt: skip
+    lake.daily("2026-02-01")
+    compiled = next(
+        (lake.root / "_dbt" / "target" / "compiled").rglob("int_notification_states.sql")
+    )
+    assert "hash_matches" in compiled.read_text()  # the lookup went through the hashes
+    assert [(nid, stored == now) for nid, stored, now in stored_hashes(lake)] == [
+        ("A", True), ("B", True), ("C", True), ("D", True)]  # fmt: skip
+    assert lake.actual() == lake.expected()
+    assert lake.actual()[("c1", dt.date(2026, 1, 1), "u1", "e1")] == (
+        2, 2, T("2026-01-30 10:01:00"), T("2026-01-31 09:00:00"))  # fmt: skip

@@ -1,4 +1,5 @@
 {{ config(
+    pre_hook="{{ refresh_key_hash('notification_id') }}",
     post_hook=iceberg_maintenance(),
     **incremental_by(
         'notification_id', by_stored_rowid=true, iceberg_partitioned_by=['billing_month'])
@@ -16,6 +17,9 @@ with
 {#- A daily fold without its day would fold nothing, silently: refused (ace_landing_date). -#}
 {% set landing_date = ace_landing_date() %}
 {% set daily = is_incremental() %}
+{#- DuckDB: the key's stored hash, probed by the daily lookup (key_hash_column.sql);
+    none elsewhere. -#}
+{% set key_hash = key_hash_column('notification_id') %}
 {#- On DuckDB a daily run's rows carry the row id of the stored row each replaces: the stored rows
     are then deleted by row id (incremental_by, replace_stored_rows), not looked up again. -#}
 {% set by_rowid = daily and config.get('incremental_strategy') == 'replace_stored_rows' %}
@@ -71,7 +75,7 @@ previous as {{ materialized_cte() }} (
 
     {{ rows_with_keys(this, 'notification_id',
         'select notification_id from attempts union all select notification_id from receipts',
-        rowid_as='stored_rowid' if by_rowid else none) }}
+        rowid_as='stored_rowid' if by_rowid else none, key_hash=key_hash) }}
 
 ),
 {% endif %}
@@ -345,4 +349,7 @@ final as (
 
 )
 
-select * from final
+select
+    *{% if key_hash %},
+    hash(notification_id) as {{ key_hash }}{% endif %}
+from final
