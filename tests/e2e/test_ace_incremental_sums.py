@@ -233,13 +233,30 @@ def columns(lake: Lake, table: str) -> list[str]:
     return [row[0] for row in lake.query(f"describe {table}")]
 
 
-def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
-    lake.land(
-        "2026-01-30",
+# Three landing days around an upgrade: A and B attempted, A delivered; B delivered and C new;
+# D new, and earlier receipts for A (same group) and C.
+UPGRADE_DAYS = {
+    1: ("2026-01-30",
         [attempt("A", "c1", "u1", "e1", "2026-01-30 10:00:00"),
          attempt("B", "c1", "u1", "e1", "2026-01-30 11:00:00")],
-        [receipt("A", "delivered", "2026-01-30 10:05:00")],
-    )  # fmt: skip
+        [receipt("A", "delivered", "2026-01-30 10:05:00")]),
+    2: ("2026-01-31",
+        [attempt("C", "c1", "u2", "e1", "2026-01-31 08:00:00")],
+        [receipt("B", "delivered", "2026-01-31 09:00:00")]),
+    3: ("2026-02-01",
+        [attempt("D", "c1", "u1", "e1", "2026-02-01 10:00:00")],
+        [receipt("A", "delivered", "2026-01-30 10:01:00"),
+         receipt("C", "delivered", "2026-01-31 08:30:00")]),
+}  # fmt: skip
+
+
+def land_upgrade_day(lake: Lake, number: int) -> None:
+    day, attempts, receipts = UPGRADE_DAYS[number]
+    lake.land(day, attempts, receipts)
+
+
+def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
+    land_upgrade_day(lake, 1)
     lake.daily("2026-01-30")
     # The tables as they were before the tracking columns existed.
     with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
@@ -249,11 +266,7 @@ def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
 
     # B is delivered, C is new: the first run after the upgrade sums the months again and
     # adds the columns; the rows it replaced are gone (one row per notification).
-    lake.land(
-        "2026-01-31",
-        [attempt("C", "c1", "u2", "e1", "2026-01-31 08:00:00")],
-        [receipt("B", "delivered", "2026-01-31 09:00:00")],
-    )  # fmt: skip
+    land_upgrade_day(lake, 2)
     assert RECOMPUTE in lake.daily("2026-01-31")
     assert lake.actual() == lake.expected()
     assert set(TRACKING) <= set(columns(lake, "int_notification_states"))
@@ -264,12 +277,7 @@ def test_tables_from_before_the_change_tracking_get_it_and_stay_right(lake):
 
     # From then on the sums follow the changes again; A's row from before the upgrade (no
     # fold_seq) changes too.
-    lake.land(
-        "2026-02-01",
-        [attempt("D", "c1", "u1", "e1", "2026-02-01 10:00:00")],
-        [receipt("A", "delivered", "2026-01-30 10:01:00"),
-         receipt("C", "delivered", "2026-01-31 08:30:00")],
-    )  # fmt: skip
+    land_upgrade_day(lake, 3)
     assert DELTA in lake.daily("2026-02-01")
     assert lake.actual() == lake.expected()
     assert lake.actual()[("c1", dt.date(2026, 1, 1), "u1", "e1")] == (
@@ -291,12 +299,7 @@ def test_missing_or_stale_key_hashes_are_computed_again_before_the_lookup(lake):
     """The daily lookup probes the fold's stored key hashes. A table from before the column, or
     hashes a DuckDB release computes differently (stood in for by hashes off by one), would make
     it miss stored rows and fold a notification twice; they are computed again first."""
-    lake.land(
-        "2026-01-30",
-        [attempt("A", "c1", "u1", "e1", "2026-01-30 10:00:00"),
-         attempt("B", "c1", "u1", "e1", "2026-01-30 11:00:00")],
-        [receipt("A", "delivered", "2026-01-30 10:05:00")],
-    )  # fmt: skip
+    land_upgrade_day(lake, 1)
     lake.daily("2026-01-30")
     assert [(nid, stored == now) for nid, stored, now in stored_hashes(lake)] == [
         ("A", True), ("B", True)]  # fmt: skip
@@ -304,11 +307,7 @@ def test_missing_or_stale_key_hashes_are_computed_again_before_the_lookup(lake):
     # The table as it was before the column existed: the run adds and fills it.
     with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
         con.execute(f"alter table int_notification_states drop column {HASH}")
-    lake.land(
-        "2026-01-31",
-        [attempt("C", "c1", "u2", "e1", "2026-01-31 08:00:00")],
-        [receipt("B", "delivered", "2026-01-31 09:00:00")],
-    )  # fmt: skip
+    land_upgrade_day(lake, 2)
     lake.daily("2026-01-31")
     assert [(nid, stored == now) for nid, stored, now in stored_hashes(lake)] == [
         ("A", True), ("B", True), ("C", True)]  # fmt: skip
@@ -317,12 +316,7 @@ def test_missing_or_stale_key_hashes_are_computed_again_before_the_lookup(lake):
     # Stale hashes: the next run computes them again, then finds A's and C's stored rows.
     with duckdb.connect(str(lake.root / "analytics.duckdb")) as con:
         con.execute(f"update int_notification_states set {HASH} = {HASH} + 1")
-    lake.land(
-        "2026-02-01",
-        [attempt("D", "c1", "u1", "e1", "2026-02-01 10:00:00")],
-        [receipt("A", "delivered", "2026-01-30 10:01:00"),
-         receipt("C", "delivered", "2026-01-31 08:30:00")],
-    )  # fmt: skip
+    land_upgrade_day(lake, 3)
     lake.daily("2026-02-01")
     compiled = next(
         (lake.root / "_dbt" / "target" / "compiled").rglob("int_notification_states.sql")
