@@ -7,7 +7,7 @@
         {{ return('') }}
     {%- endif -%}
     {%- set fill -%}
-    update {{ this }} set {{ column }} = hash({{ key }})
+    update {{ this }} set {{ column }} = {{ key_hash_of(key) }}
     {%- endset -%}
     {%- if not relation_has_column(this, column) -%}
     alter table {{ this }} add column {{ column }} ubigint;
@@ -20,7 +20,7 @@
             where {{ column }} is not null
             limit 1
         ) as probe
-        where probe.stored <> hash(probe.key_value)
+        where probe.stored <> {{ key_hash_of('probe.key_value') }}
         {%- endset -%}
         {%- if run_query(probe).columns[0].values()[0] > 0 -%}
     {{ fill }}

@@ -28,7 +28,7 @@
     with hash_matches as materialized (
         select rowid as matched_rowid
         from {{ relation }}
-        where {{ key_hash }} in (select hash(wanted) from ({{ keys }}) as wanted_keys (wanted))
+        where {{ key_hash }} in (select {{ key_hash_of('wanted') }} from ({{ keys }}) as wanted_keys (wanted))
     )
     select {% if rowid_as %}rowid as {{ rowid_as }}, {% endif %}*
     from {{ relation }}

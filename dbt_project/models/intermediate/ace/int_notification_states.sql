@@ -306,6 +306,9 @@ final as (
         {%- if by_rowid %}
         stored_rowid,
         {%- endif %}
+        {%- if key_hash %}
+        {{ key_hash_of('notification_id') }} as {{ key_hash }},
+        {%- endif %}
         {%- for column in ['notification_id'] + folded_columns %}
         {{ column }},
         {%- endfor %}
@@ -349,7 +352,4 @@ final as (
 
 )
 
-select
-    *{% if key_hash %},
-    hash(notification_id) as {{ key_hash }}{% endif %}
-from final
+select * from final
