@@ -47,21 +47,70 @@ def jar_cache(configured: str | None = None, env: Mapping[str, str] = os.environ
     return base / "analytics-platform" / "ivy"
 
 
+def s3a_package(hadoop_version: str) -> str:
+    return f"org.apache.hadoop:hadoop-aws:{hadoop_version}"
+
+
+def ivy_conf(cache: Path, hadoop_version: str) -> dict[str, str]:
+    """Resolve the connector with Ivy, from Maven Central only, into `cache`."""
+    return {
+        "spark.jars.packages": s3a_package(hadoop_version),
+        "spark.jars.ivy": str(cache),
+        "spark.jars.ivySettings": str(IVY_SETTINGS),
+    }
+
+
+def _resolved_list(cache: Path, hadoop_version: str) -> Path:
+    return cache / f"resolved-hadoop-aws-{hadoop_version}.txt"
+
+
+def resolved_s3a_jars(cache: Path, hadoop_version: str) -> list[str] | None:
+    """The connector's jars as a session resolved them into `cache` (remember_s3a_jars), if
+    every one is still there; else None (they are resolved again)."""
+    listed = _resolved_list(cache, hadoop_version)
+    if not listed.is_file():
+        return None
+    jars = listed.read_text(encoding="utf-8").split()
+    if not jars or not all(Path(jar).is_file() for jar in jars):
+        return None
+    return jars
+
+
+def remember_s3a_jars(spark: SparkSession, cache: Path, hadoop_version: str) -> list[str]:
+    """Write down the jars Ivy resolved for the session's `spark.jars.packages`, so that later
+    sessions name them in `spark.jars` instead of resolving again: Ivy takes ~2 s of every JVM's
+    start, and two JVMs resolving into the same cache at once can crash one (SIGBUS)."""
+    jars = [
+        jar.removeprefix("file://")
+        for jar in spark.sparkContext.getConf().get("spark.jars", "").split(",")
+        if jar
+    ]
+    if jars:
+        listed = _resolved_list(cache, hadoop_version)
+        partial = listed.with_name(f".{listed.name}.{os.getpid()}")
+        partial.write_text("\n".join(jars) + "\n", encoding="utf-8")
+        partial.replace(listed)
+    return jars
+
+
 def s3a_conf(
     region: str,
     hadoop_version: str,
     cache: Path | None = None,
     env: Mapping[str, str] = os.environ,
 ) -> dict:
-    """Spark settings that give a local session the S3A connector for s3:// paths.
+    """Spark settings that give a local session the S3A connector for s3:// paths: its jars
+    from the cache where an earlier session resolved them, else resolved by Ivy from Maven
+    Central into the cache.
 
     The endpoint and credentials are the AWS SDK's own: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL
     (an S3-compatible endpoint, then addressed path-style) and the default credential chain
     (environment, profile, web identity, container or instance role)."""
+    cache = cache or jar_cache(env=env)
+    resolved = resolved_s3a_jars(cache, hadoop_version)
+    jars = {"spark.jars": ",".join(resolved)} if resolved else ivy_conf(cache, hadoop_version)
     conf = {
-        "spark.jars.packages": f"org.apache.hadoop:hadoop-aws:{hadoop_version}",
-        "spark.jars.ivy": str(cache or jar_cache(env=env)),
-        "spark.jars.ivySettings": str(IVY_SETTINGS),
+        **jars,
         # s3:// is what the lake's paths say; EMR maps it to EMRFS, locally it is S3A.
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
@@ -141,19 +190,26 @@ def get_spark(settings: Settings) -> SparkSession:
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
+        if "spark.jars.packages" in conf:
+            remember_s3a_jars(spark, jar_cache(settings.spark_jars_cache), bundled_hadoop_version())
         return spark
 
 
 def prefetch_s3a_jars(settings: Settings) -> list[str]:
-    """Resolve the S3A connector into the jar cache now (CI, a new machine) rather than in the
-    first run on an s3:// lake; returns the cached jars. Downloads only what is missing."""
+    """Resolve the S3A connector into the jar cache now (CI, a new machine, the image) rather
+    than in the first run on an s3:// lake, and write down what it resolved to; returns the
+    cached jars. Downloads only what is missing."""
     builder = SparkSession.builder.appName("analytics-prefetch").master("local[1]")
     cache = jar_cache(settings.spark_jars_cache)
-    for key, value in s3a_conf(settings.aws_region, bundled_hadoop_version(), cache).items():
+    version = bundled_hadoop_version()
+    # Resolved every time here: a jar missing from the cache comes back.
+    conf = {**s3a_conf(settings.aws_region, version, cache), **ivy_conf(cache, version)}
+    conf.pop("spark.jars", None)
+    for key, value in conf.items():
         builder = builder.config(key, value)
     builder = builder.config("spark.ui.enabled", "false")
     spark = builder.getOrCreate()
     try:
-        return sorted(spark.sparkContext.getConf().get("spark.jars", "").split(","))
+        return sorted(remember_s3a_jars(spark, cache, version))
     finally:
         spark.stop()

@@ -30,6 +30,7 @@ import shlex
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,6 +124,7 @@ class Account:
         self.lake_bucket = self.outputs["LakeBucket"]
         self.code_bucket = self.outputs["CodeBucket"]
         self._archive_python: str | None = None
+        self._archive_lock = threading.Lock()
 
     # --- the account -------------------------------------------------------------------------
 
@@ -535,7 +537,13 @@ class Account:
 
     def archive_python(self) -> str:
         """The bundle's packed environment, packed for this machine's Python (EMR's is packed
-        for the runtime's /usr/bin/python3.11): built once per session."""
+        for the runtime's /usr/bin/python3.11): built once per session. A lock: the branches
+        of a Parallel state submit at once, and one must not start the environment's Python
+        while the other is still unpacking it over the same files (it crashed: SIGSEGV)."""
+        with self._archive_lock:
+            return self._unpacked_archive_python()
+
+    def _unpacked_archive_python(self) -> str:
         if self._archive_python is None:
             from orchestration.aws.package import spark_archive
 

@@ -134,6 +134,31 @@ def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(mo
     )
 
 
+def test_jars_an_earlier_session_resolved_are_named_directly_while_all_are_there(tmp_path):
+    """No Ivy resolution in every JVM (~1.3 s of its start) once the jars are in the cache; a
+    jar gone from the cache, or no list yet, means resolving again."""
+    cache = tmp_path / "ivy"
+    (cache / "jars").mkdir(parents=True)
+    jars = [cache / "jars" / "org.apache.hadoop_hadoop-aws-3.4.2.jar", cache / "jars" / "sdk.jar"]
+    for jar in jars:
+        jar.write_bytes(b"PK")
+    assert "spark.jars" not in session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
+
+    (cache / "resolved-hadoop-aws-3.4.2.txt").write_text("\n".join(map(str, jars)) + "\n")
+    conf = session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
+    assert conf["spark.jars"] == f"{jars[0]},{jars[1]}"
+    assert not {"spark.jars.packages", "spark.jars.ivy"} & conf.keys()
+    # Another Hadoop version has its own list: resolved.
+    other = session.s3a_conf("eu-west-1", "3.4.3", cache, env={})
+    assert other["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.3"
+
+    jars[1].unlink()
+    again = session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
+    assert "spark.jars" not in again
+    assert again["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.2"
+    assert again["spark.jars.ivy"] == str(cache)
+
+
 def test_the_s3_endpoint_of_the_service_wins_and_none_means_aws():
     both = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "https://s3.example:9"}
     conf = session.s3a_conf("eu-west-1", "3.4.2", env=both)
