@@ -214,6 +214,16 @@ def test_every_spark_job_writes_the_same_rows_on_s3_and_a_rerun_changes_nothing(
     # What the first run on S3 left is checked by the second run's process: nothing of the
     # first run's data files may be left, and the rows must be the same.
     _run_twice(COMMANDS, _s3_env(moto_server), tmp_path)
+    # The connector's jars are written down where the sessions find them (by the session that
+    # resolved them, or by `make spark-jars`): hadoop-aws and the AWS SDK bundle it needs.
+    from spark_jobs.common.session import bundled_hadoop_version, jar_cache, resolved_s3a_jars
+
+    resolved = resolved_s3a_jars(jar_cache(os.environ.get("SPARK_JARS_CACHE")), "3.4.2")
+    assert bundled_hadoop_version() == "3.4.2"
+    assert resolved and {Path(j).name for j in resolved} >= {
+        "org.apache.hadoop_hadoop-aws-3.4.2.jar",
+        "software.amazon.awssdk_bundle-2.29.52.jar",
+    }
     first = _written(json.loads((tmp_path / "round-1.json").read_text()))
     second = _written(json.loads((tmp_path / "round-2.json").read_text()))
     s3_partitions, s3_documents = _s3_outputs(s3)
