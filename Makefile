@@ -30,9 +30,11 @@ $(SCANNERS_STAMP): requirements-scan.lock $(STAMP)
 	$(BIN)/uv pip sync --quiet --python $(SCANNERS)/bin/python requirements-scan.lock
 	touch $(SCANNERS_STAMP)
 
-# Every pipeline over a generated week, in one process (orchestration/cli.py `demo`).
+# Every pipeline over a generated week, in one process (orchestration/cli.py `demo`). Its days
+# are tiny: the JIT's first tier only took it from 117-119 s to 106-107 s (docs/benchmarks.md).
+DEMO_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
 demo: setup
-	$(BIN)/analytics demo --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
+	SPARK_JAVA_OPTIONS="$(DEMO_JAVA_OPTIONS)" $(BIN)/analytics demo --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
 
 test: setup
 	$(BIN)/pytest

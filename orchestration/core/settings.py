@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     lake_schema: str = Field(default="lake", validation_alias="LAKE_SCHEMA")
     spark_master: str = Field(default="local[2]", validation_alias="SPARK_MASTER")
     spark_driver_memory: str = Field(default="2g", validation_alias="SPARK_DRIVER_MEMORY")
+    # JVM options added to a local session's driver (e.g. `-XX:TieredStopAtLevel=1`, which
+    # `make demo` sets: on tiny days the JIT's second tier costs more than it gains).
+    spark_java_options: str = Field(default="", validation_alias="SPARK_JAVA_OPTIONS")
     # Where a local session on an s3:// lake keeps the S3 connector's jars (None: the user's
     # cache folder, ~/.cache/analytics-platform/ivy, shared by every checkout).
     spark_jars_cache: str | None = Field(default=None, validation_alias="SPARK_JARS_CACHE")

@@ -118,6 +118,21 @@ def test_a_folder_lake_session_loads_no_s3_connector(tmp_path):
     assert not [k for k in conf if k.startswith(("spark.jars", "spark.hadoop.fs.s3"))]
 
 
+def test_java_options_are_added_to_the_local_driver_after_its_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPARK_JAVA_OPTIONS", raising=False)
+    plain = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
+    options = plain["spark.driver.extraJavaOptions"].split()
+    assert options[:2] == ["-Xms2g", "-XX:+UseParallelGC"] and len(options) == 3
+
+    monkeypatch.setenv("SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -Xss4m")
+    tuned = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
+    assert tuned["spark.driver.extraJavaOptions"].split() == [
+        *options,
+        "-XX:TieredStopAtLevel=1",
+        "-Xss4m",
+    ]
+
+
 def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
     monkeypatch.setenv("SPARK_JARS_CACHE", "/var/cache/jars")
