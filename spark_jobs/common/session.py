@@ -47,14 +47,10 @@ def jar_cache(configured: str | None = None, env: Mapping[str, str] = os.environ
     return base / "analytics-platform" / "ivy"
 
 
-def s3a_package(hadoop_version: str) -> str:
-    return f"org.apache.hadoop:hadoop-aws:{hadoop_version}"
-
-
 def ivy_conf(cache: Path, hadoop_version: str) -> dict[str, str]:
     """Resolve the connector with Ivy, from Maven Central only, into `cache`."""
     return {
-        "spark.jars.packages": s3a_package(hadoop_version),
+        "spark.jars.packages": f"org.apache.hadoop:hadoop-aws:{hadoop_version}",
         "spark.jars.ivy": str(cache),
         "spark.jars.ivySettings": str(IVY_SETTINGS),
     }
@@ -98,16 +94,17 @@ def s3a_conf(
     hadoop_version: str,
     cache: Path | None = None,
     env: Mapping[str, str] = os.environ,
+    reuse_resolved: bool = True,
 ) -> dict:
     """Spark settings that give a local session the S3A connector for s3:// paths: its jars
-    from the cache where an earlier session resolved them, else resolved by Ivy from Maven
-    Central into the cache.
+    from the cache where an earlier session resolved them (unless not `reuse_resolved`), else
+    resolved by Ivy from Maven Central into the cache.
 
     The endpoint and credentials are the AWS SDK's own: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL
     (an S3-compatible endpoint, then addressed path-style) and the default credential chain
     (environment, profile, web identity, container or instance role)."""
     cache = cache or jar_cache(env=env)
-    resolved = resolved_s3a_jars(cache, hadoop_version)
+    resolved = resolved_s3a_jars(cache, hadoop_version) if reuse_resolved else None
     jars = {"spark.jars": ",".join(resolved)} if resolved else ivy_conf(cache, hadoop_version)
     conf = {
         **jars,
@@ -204,8 +201,7 @@ def prefetch_s3a_jars(settings: Settings) -> list[str]:
     cache = jar_cache(settings.spark_jars_cache)
     version = bundled_hadoop_version()
     # Resolved every time here: a jar missing from the cache comes back.
-    conf = {**s3a_conf(settings.aws_region, version, cache), **ivy_conf(cache, version)}
-    conf.pop("spark.jars", None)
+    conf = s3a_conf(settings.aws_region, version, cache, reuse_resolved=False)
     for key, value in conf.items():
         builder = builder.config(key, value)
     builder = builder.config("spark.ui.enabled", "false")
