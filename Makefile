@@ -32,7 +32,9 @@ $(SCANNERS_STAMP): requirements-scan.lock $(STAMP)
 
 # Every pipeline over a generated week, in one process (orchestration/cli.py `demo`). Its days
 # are tiny: the JIT's first tier only took it from 117-119 s to 106-107 s (docs/benchmarks.md).
-DEMO_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
+# That tier alone reserves 48 MiB for compiled code, which the demo filled (the JIT then stops
+# compiling): 256 MiB, as the tiered JIT reserves 240 MiB.
+DEMO_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m
 demo: setup
 	SPARK_JAVA_OPTIONS="$(DEMO_JAVA_OPTIONS)" $(BIN)/analytics demo --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
 
