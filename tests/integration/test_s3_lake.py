@@ -53,6 +53,10 @@ DRIVER = (
     "    objects = {o['Key']: o['ETag'] for p in pages for o in p.get('Contents', [])}\n"
     "    with open(f'{out}/round-{round}.json', 'w') as f:\n"
     "        json.dump(objects, f)\n"
+    "from pyspark import SparkFiles\n"
+    "import os\n"
+    "with open(f'{out}/user-files.json', 'w') as f:\n"
+    "    json.dump(os.listdir(SparkFiles.getRootDirectory()), f)\n"
 )
 OUTPUT_ZONES = ("lake", "quarantine", "exports")
 
@@ -211,14 +215,21 @@ def test_every_spark_job_writes_the_same_rows_on_s3_and_a_rerun_changes_nothing(
     assert expected_tables <= {p.split("/dt=")[0] for p in folder_partitions}
     assert folder_documents, "the social analytics job wrote no document"
 
+    from spark_jobs.common.session import bundled_hadoop_version, jar_cache, resolved_s3a_jars
+
+    cache = jar_cache(os.environ.get("SPARK_JARS_CACHE"))
+    listed_before = resolved_s3a_jars(cache, "3.4.2")
     # What the first run on S3 left is checked by the second run's process: nothing of the
     # first run's data files may be left, and the rows must be the same.
     _run_twice(COMMANDS, _s3_env(moto_server), tmp_path)
+    if listed_before:
+        # The jars an earlier session resolved were opened in place (on the class path), not
+        # copied into the session's temporary folder as `spark.jars` are (616 MiB each JVM).
+        copied = json.loads((tmp_path / "user-files.json").read_text())
+        assert not [name for name in copied if name.endswith(".jar")], copied
     # The connector's jars are written down where the sessions find them (by the session that
     # resolved them, or by `make spark-jars`): hadoop-aws and the AWS SDK bundle it needs.
-    from spark_jobs.common.session import bundled_hadoop_version, jar_cache, resolved_s3a_jars
-
-    resolved = resolved_s3a_jars(jar_cache(os.environ.get("SPARK_JARS_CACHE")), "3.4.2")
+    resolved = resolved_s3a_jars(cache, "3.4.2")
     assert bundled_hadoop_version() == "3.4.2"
     assert resolved and {Path(j).name for j in resolved} >= {
         "org.apache.hadoop_hadoop-aws-3.4.2.jar",

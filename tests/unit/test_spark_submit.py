@@ -149,27 +149,29 @@ def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(mo
     )
 
 
-def test_jars_an_earlier_session_resolved_are_named_directly_while_all_are_there(tmp_path):
-    """No Ivy resolution in every JVM (~1.3 s of its start) once the jars are in the cache; a
-    jar gone from the cache, or no list yet, means resolving again."""
+def test_jars_an_earlier_session_resolved_go_on_the_class_path_while_all_are_there(tmp_path):
+    """No Ivy resolution in every JVM (~1.3 s of its start) once the jars are in the cache, and
+    no copy of them either (`spark.jars` made a local executor fetch each into its temporary
+    folder); a jar gone from the cache, or no list yet, means resolving again."""
     cache = tmp_path / "ivy"
     (cache / "jars").mkdir(parents=True)
     jars = [cache / "jars" / "org.apache.hadoop_hadoop-aws-3.4.2.jar", cache / "jars" / "sdk.jar"]
     for jar in jars:
         jar.write_bytes(b"PK")
-    assert "spark.jars" not in session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
+    first = session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
+    assert not {"spark.jars", "spark.driver.extraClassPath"} & first.keys()
 
     (cache / "resolved-hadoop-aws-3.4.2.txt").write_text("\n".join(map(str, jars)) + "\n")
     conf = session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
-    assert conf["spark.jars"] == f"{jars[0]},{jars[1]}"
-    assert not {"spark.jars.packages", "spark.jars.ivy"} & conf.keys()
+    assert conf["spark.driver.extraClassPath"] == f"{jars[0]}:{jars[1]}"
+    assert not {"spark.jars", "spark.jars.packages", "spark.jars.ivy"} & conf.keys()
     # Another Hadoop version has its own list: resolved.
     other = session.s3a_conf("eu-west-1", "3.4.3", cache, env={})
     assert other["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.3"
 
     jars[1].unlink()
     again = session.s3a_conf("eu-west-1", "3.4.2", cache, env={})
-    assert "spark.jars" not in again
+    assert "spark.driver.extraClassPath" not in again
     assert again["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.2"
     assert again["spark.jars.ivy"] == str(cache)
 
