@@ -4,6 +4,8 @@ instead of a cold JVM per command."""
 
 from __future__ import annotations
 
+import os
+
 from click.testing import CliRunner, Result
 
 
@@ -23,3 +25,30 @@ def run_cli(lake_root: str, *args: str) -> Result:
             f"analytics {' '.join(args)} failed ({done.exit_code}):\n{done.output[-3000:]}"
         ) from done.exception
     return done
+
+
+def run_dbt(args: list[str], env: dict[str, str]) -> str:
+    """`dbt <args>` in the test process (dbt imported once, not in every subprocess) with `env`
+    added to the environment for the invocation; returns the messages dbt logged (what its
+    console shows). AssertionError with those messages unless it succeeds."""
+    from unittest.mock import patch
+
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.local.dbt import _release_duckdb
+
+    messages: list[str] = []
+
+    def keep(event) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            messages.append(event.info.msg)
+
+    with patch.dict(os.environ, env):
+        try:
+            result = dbtRunner(callbacks=[keep]).invoke(args)
+        finally:
+            _release_duckdb()  # the test opens the database after
+    output = "\n".join(messages)
+    if not result.success:
+        raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception}\n{output[-5000:]}")
+    return output

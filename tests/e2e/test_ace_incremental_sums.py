@@ -7,18 +7,16 @@ monthly rebuild. dbt runs the real models on DuckDB over hand-written lake parti
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.e2e.in_process import run_dbt
+
 pytestmark = pytest.mark.e2e
 
-DBT = str(Path(sys.executable).with_name("dbt"))
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 SELECTION = "+int_customer_experience_months"
 DELTA = "adding the changes since fold"
@@ -65,17 +63,15 @@ class Lake:
                 con.execute(f"copy t to '{part}' (format parquet)")
 
     def dbt(self, env: dict[str, str], select: str = SELECTION) -> str:
-        done = subprocess.run(
-            [DBT, "run", "--select", select, "--project-dir", str(PROJECT),
+        """`dbt run` of the selection on this lake; what dbt logged."""
+        return run_dbt(
+            ["run", "--select", select, "--project-dir", str(PROJECT),
              "--profiles-dir", str(PROJECT), "--target", "local"],
-            env={**os.environ, "LAKE_ROOT": str(self.root), "ANALYTICS_TARGET": "local",
-                 "DBT_TARGET_PATH": str(self.root / "_dbt" / "target"),
-                 "DBT_LOG_PATH": str(self.root / "_dbt" / "logs"),
-                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
-            capture_output=True, text=True, timeout=600,
+            {"LAKE_ROOT": str(self.root), "ANALYTICS_TARGET": "local",
+             "DBT_TARGET_PATH": str(self.root / "_dbt" / "target"),
+             "DBT_LOG_PATH": str(self.root / "_dbt" / "logs"),
+             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
 
     def daily(self, day: str, select: str = SELECTION) -> str:
         self.processed.add(day)
