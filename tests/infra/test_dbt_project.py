@@ -5,20 +5,17 @@ columns, one documented macro per file."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from orchestration.outputs.exports import FINANCE_EXPORTS
+from tests.e2e.in_process import run_dbt
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
-DBT = str(Path(sys.executable).with_name("dbt"))
 PUBLIC = {
     "ace_unit_agg",
     "ace_unit_audit",
@@ -32,16 +29,7 @@ ADAPTERS = ("default", "duckdb", "athena", "postgres", "redshift")
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
     target = tmp_path_factory.mktemp("parse")
-    done = subprocess.run(
-        [DBT, "parse", "--no-partial-parse", "--target-path", str(target), "--profiles-dir", "."],
-        cwd=PROJECT,
-        env={**os.environ, "LAKE_ROOT": str(target), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    return json.loads((target / "manifest.json").read_text())
+    return parse(None, target, "--no-partial-parse")
 
 
 def models(manifest: dict) -> dict[str, dict]:
@@ -160,16 +148,25 @@ def test_engine_differences_go_through_dispatch():
     assert branching == []
 
 
-def parse(target: str, tmp_path: Path) -> dict:
-    done = subprocess.run(
-        [DBT, "parse", "--target", target, "--target-path", str(tmp_path), "--profiles-dir", "."],
-        cwd=PROJECT,
-        env={**os.environ, "LAKE_ROOT": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+def parse(target: str | None, tmp_path: Path, *options: str) -> dict:
+    """The manifest of `dbt parse` (of the profile's default target unless `target`), run in
+    the test process (tests/e2e/in_process.py)."""
+    run_dbt(
+        [
+            "parse",
+            *(["--target", target] if target else []),
+            *options,
+            "--target-path",
+            str(tmp_path),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--project-dir",
+            str(PROJECT),
+            "--profiles-dir",
+            str(PROJECT),
+        ],
+        {"LAKE_ROOT": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
-    assert done.returncode == 0, done.stdout[-3000:]
     return json.loads((tmp_path / "manifest.json").read_text())
 
 
