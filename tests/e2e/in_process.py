@@ -1,6 +1,6 @@
-"""The `analytics` CLI called in the test process, for runs whose console-script behaviour is
-not the point: the same command line, and the test process's Spark session serves the jobs
-instead of a cold JVM per command."""
+"""The `analytics` CLI and dbt called in the test process, for runs whose console-script
+behaviour is not the point: the same command line, and the test process's Spark session serves
+the jobs instead of a cold JVM per command (dbt is imported once instead of per command)."""
 
 from __future__ import annotations
 
