@@ -14,6 +14,12 @@ import pytest
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
 
+# Every JVM of the tests (their sessions, the CLI's, the emulated account's spark-submits) runs
+# the JIT's first tier only: their jobs are tiny, and the second tier's compiling was about a
+# third of each cold JVM's CPU (docs/benchmarks.md). Production runs keep the JVM's default.
+TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+os.environ.setdefault("SPARK_JAVA_OPTIONS", TEST_JAVA_OPTIONS)
+
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:

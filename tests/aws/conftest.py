@@ -439,7 +439,11 @@ class Account:
             "DUCKDB_TRIPWIRE": str(self.tripwire),
             "HOME": str(home),
             "SPARK_LOCAL_IP": "127.0.0.1",
-            **{k: os.environ[k] for k in ("JAVA_HOME", "SPARK_JARS_CACHE") if k in os.environ},
+            **{
+                k: os.environ[k]
+                for k in ("JAVA_HOME", "SPARK_JARS_CACHE", "SPARK_JAVA_OPTIONS")
+                if k in os.environ
+            },
             **self.aws_env,
         }
 
@@ -520,6 +524,12 @@ class Account:
             # Spark's 200 and adaptive execution coalesces them).
             "--conf",
             "spark.sql.shuffle.partitions=4",
+            # The tests' JVM options (tests/conftest.py), as every other JVM of the tests has.
+            *(
+                ("--driver-java-options", options)
+                if (options := os.environ.get("SPARK_JAVA_OPTIONS"))
+                else ()
+            ),
             *(arg for key, value in emrfs.items() for arg in ("--conf", f"{key}={value}")),
             "--py-files",
             download(code),
