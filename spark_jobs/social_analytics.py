@@ -46,6 +46,7 @@ from spark_jobs.common.partitions import (
     read_published_table,
     unpublish_partition,
 )
+from spark_jobs.common.plans import fits_one_partition, gathered
 from spark_jobs.common.session import get_spark
 
 EVENT_STATS = "social_event_stats"
@@ -176,7 +177,7 @@ def _share(count: Column) -> Column:
     return F.when(F.col("attendees") > 0, count / F.col("attendees"))
 
 
-def interests(likes: DataFrame, listens: DataFrame) -> DataFrame:
+def interests(likes: DataFrame, listens: DataFrame, one_partition: bool = False) -> DataFrame:
     """Every (user, dimension, key, label) of the top lists, stacked: one join serves them all."""
     sources = {"likes": likes, "listens": listens}
     parts = [
@@ -191,14 +192,20 @@ def interests(likes: DataFrame, listens: DataFrame) -> DataFrame:
     stacked = parts[0]
     for part in parts[1:]:
         stacked = stacked.unionByName(part)
-    return stacked.where(F.col("key").isNotNull())
+    return gathered(stacked.where(F.col("key").isNotNull()), one_partition)
 
 
-def bucket_counts(spark: SparkSession, summary: DataFrame, people: DataFrame, subject: Subject):
+def bucket_counts(summary: DataFrame, people: DataFrame, subject: Subject):
     """Counts per fixed gender and age bucket, zeros included, ranked in bucket order."""
     fixed = [("gender", rank, key) for rank, key in enumerate(GENDERS, start=1)]
     fixed += [("age", rank, key) for rank, key in enumerate(AGE_BUCKETS, start=1)]
-    grid = spark.createDataFrame(fixed, "dimension string, rank int, key string")
+    # Every subject × every bucket: the fixed buckets generated on each subject's row.
+    grid = F.array(
+        *(
+            F.struct(F.lit(d).alias("dimension"), F.lit(r).alias("rank"), F.lit(k).alias("key"))
+            for d, r, k in fixed
+        )
+    )
     pairs = F.array(
         *(F.struct(F.lit(d).alias("dimension"), F.col(d).alias("key")) for d in ("gender", "age"))
     )
@@ -209,8 +216,8 @@ def bucket_counts(spark: SparkSession, summary: DataFrame, people: DataFrame, su
     )
     count = F.coalesce(F.col("count"), F.lit(0)).cast("bigint")
     return (
-        summary.select(subject.id_column, "attendees")
-        .crossJoin(F.broadcast(grid))
+        summary.select(subject.id_column, "attendees", F.explode(grid).alias("bucket"))
+        .select(subject.id_column, "attendees", "bucket.*")
         .join(counts, [subject.id_column, "dimension", "key"], "left")
         .select(
             subject.id_column,
@@ -248,12 +255,12 @@ def top_lists(summary: DataFrame, people: DataFrame, liked: DataFrame, subject: 
 
 
 def subject_stats(
-    spark: SparkSession,
     subjects: DataFrame,
     attending: DataFrame,
     users: DataFrame,
     liked: DataFrame,
     subject: Subject,
+    one_partition: bool = False,
 ) -> DataFrame:
     """Long format, one row per (subject, dimension, rank): the subject's details, attendees and
     tickets on every row, then dimension, rank, key, label, count, share."""
@@ -261,8 +268,11 @@ def subject_stats(
     # Read by both kinds of statistics below: computed once.
     people = people.join(subjects.select(subject.id_column), subject.id_column).cache()
     summary = totals(subjects, people, subject)
-    rows = bucket_counts(spark, summary, people, subject).unionByName(
-        top_lists(summary, people, liked, subject)
+    rows = gathered(
+        bucket_counts(summary, people, subject).unionByName(
+            top_lists(summary, people, liked, subject)
+        ),
+        one_partition,
     )
     return summary.join(rows, subject.id_column).select(
         subject.id_column,
@@ -283,21 +293,22 @@ def brand_subjects(events: DataFrame, shard: Shard, ids: IdRange) -> DataFrame:
 
 
 def social_stats(
-    spark: SparkSession,
     inputs: dict[str, DataFrame],
     shard: Shard = UNSHARDED,
     event_ids: IdRange = ALL_IDS,
     brand_ids: IdRange = ALL_IDS,
+    one_partition: bool = False,
 ) -> tuple[DataFrame, DataFrame]:
-    """(event stats, brand stats) of one shard from the latest version of each input row."""
-    events = inputs["events"]
+    """(event stats, brand stats) of one shard from the latest version of each input row;
+    `one_partition`: the inputs are in one partition (read_inputs), and so stay the rows."""
+    events, users = inputs["events"], inputs["users"]
     attending = attendance(events, inputs["orders"]).cache()
-    liked = interests(inputs["likes"], inputs["listens"]).cache()
+    liked = interests(inputs["likes"], inputs["listens"], one_partition).cache()
     event_rows = subject_stats(
-        spark, event_subjects(events, shard, event_ids), attending, inputs["users"], liked, EVENT
+        event_subjects(events, shard, event_ids), attending, users, liked, EVENT, one_partition
     )
     brand_rows = subject_stats(
-        spark, brand_subjects(events, shard, brand_ids), attending, inputs["users"], liked, BRAND
+        brand_subjects(events, shard, brand_ids), attending, users, liked, BRAND, one_partition
     )
     return event_rows, brand_rows
 
@@ -305,20 +316,28 @@ def social_stats(
 # --- entry point -------------------------------------------------------------------------------
 
 
-def read_inputs(spark: SparkSession, lake: Lake, as_of: dt.date) -> dict[str, DataFrame]:
-    """Every curated landing day up to `as_of` of each input, latest version per key."""
-    inputs = {}
-    for name, (table, key) in INPUTS.items():
+def read_inputs(
+    spark: SparkSession, lake: Lake, as_of: dt.date, one_partition_bytes: int = 0
+) -> tuple[dict[str, DataFrame], bool]:
+    """Every curated landing day up to `as_of` of each input, latest version per key; and
+    whether they are read as one partition (the tables' files total at most
+    `one_partition_bytes`)."""
+    landed = {}
+    for name, (table, _) in INPUTS.items():
         path = lake.curated(table)
-        landed = read_published_table(spark, path)
-        if landed is None:
+        days = read_published_table(spark, path)
+        if days is None:
             raise MissingInputError(
                 f"no curated {table} at {path}: run social_curation_daily (analytics run "
                 "social_daily) for the landing days first"
             )
-        # Each input is read by several statistics: its latest versions are computed once.
-        inputs[name] = latest(landed.where(F.col("dt") <= F.lit(as_of)), key).cache()
-    return inputs
+        landed[name] = days.where(F.col("dt") <= F.lit(as_of))
+    one = fits_one_partition(landed.values(), one_partition_bytes)
+    # Each input is read by several statistics: its latest versions are computed once.
+    inputs = {
+        name: latest(gathered(df, one), INPUTS[name][1]).cache() for name, df in landed.items()
+    }
+    return inputs, one
 
 
 def _without(spark: SparkSession, path: str, scope: Column, schema: StructType) -> DataFrame | None:
@@ -425,9 +444,9 @@ def run(
     `as_of`; the result carries what was published, from which the documents are made."""
     shard = shard or settings.shard or UNSHARDED
     spark = get_spark(settings)
-    inputs = read_inputs(spark, lake, as_of)
+    inputs, one_partition = read_inputs(spark, lake, as_of, settings.spark_one_partition_bytes)
     event_rows, brand_rows = social_stats(
-        spark, inputs, shard, settings.event_ids, settings.brand_ids
+        inputs, shard, settings.event_ids, settings.brand_ids, one_partition
     )
     published: dict[str, list[dict]] = {}
     for subject, rows, ids in (

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
     )
+    # A job whose input files total at most this many bytes runs them as one partition: no
+    # shuffle between its stages (the social statistics of a small lake: docs/benchmarks.md).
+    spark_one_partition_bytes: int = Field(
+        default=32 * 2**20, ge=0, validation_alias="SPARK_ONE_PARTITION_BYTES"
+    )
     # How long a superseded version of an S3 partition stays after a rerun replaced it
     # (orchestration.core.publishing): longer than any query or job that read the old one runs.
     publish_retention_hours: float = Field(

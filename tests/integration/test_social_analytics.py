@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -152,12 +153,15 @@ def social_lake(curated, settings, lake):
     return settings, lake, results
 
 
-@pytest.fixture(scope="module")
-def computed(curated, tmp_path_factory):
-    """One unsharded run over a copy of the curated lake, shared by the read-only checks."""
+@pytest.fixture(scope="module", params=["one partition", "partitioned"])
+def computed(curated, tmp_path_factory, request):
+    """One unsharded run over a copy of the curated lake, shared by the read-only checks; with
+    the plan of a small lake (its inputs in one partition) and with that of a large one
+    (SPARK_ONE_PARTITION_BYTES=0: shuffles between the stages)."""
     root = tmp_path_factory.mktemp("social-computed") / "lake"
     shutil.copytree(curated[0], root)
-    settings = Settings(LAKE_ROOT=str(root))
+    limit = {} if request.param == "one partition" else {"SPARK_ONE_PARTITION_BYTES": 0}
+    settings = Settings(LAKE_ROOT=str(root), **limit)
     return Lake.from_settings(settings), run_task(settings, DAY2)
 
 
@@ -355,6 +359,18 @@ def test_an_id_range_replaces_only_its_ids(social_lake, spark, monkeypatch):
     result = social_analytics.run(ranged, lake, DAY2)
     assert result.events == 1
     assert published(spark, lake, "social_event_stats") == whole
+
+
+def test_inputs_up_to_the_size_limit_are_read_as_one_partition(social_lake, spark):
+    _, lake, _ = social_lake
+    tables = [table for table, _ in social_analytics.INPUTS.values()]
+    on_disk = sum(
+        p.stat().st_size for t in tables for p in Path(lake.curated(t)).rglob("*.parquet")
+    )
+    inputs, one = social_analytics.read_inputs(spark, lake, DAY2, one_partition_bytes=on_disk)
+    assert one and {df.rdd.getNumPartitions() for df in inputs.values()} == {1}
+    _, one = social_analytics.read_inputs(spark, lake, DAY2, one_partition_bytes=on_disk - 1)
+    assert not one
 
 
 def read_documents(lake) -> dict[str, bytes]:
