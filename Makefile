@@ -38,11 +38,12 @@ DEMO_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m
 demo: setup
 	SPARK_JAVA_OPTIONS="$(DEMO_JAVA_OPTIONS)" $(BIN)/analytics demo --start $(DEMO_START) --days 7 --scale $(DEMO_SCALE)
 
-# Two workers (pytest-xdist), each test file on one of them (its module fixtures built once):
-# the suite is CPU-bound, and two cores run it in 733 s against 1002 s serially (docs/benchmarks.md).
+# Two workers (pytest-xdist), each test file on one of them (its module fixtures built once),
+# taking the files in the order tests/conftest.py gives them (the longest first): the suite is
+# CPU-bound, and two cores run it in 628 s against 1002 s serially (docs/benchmarks.md).
 TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Hadoop's S3A connector for Spark on an s3:// lake, resolved from Maven Central into the jar cache
 # (~/.cache/analytics-platform/ivy, once per machine; a folder lake never loads it).

@@ -20,6 +20,22 @@ from orchestration.core.settings import Settings
 TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 os.environ.setdefault("SPARK_JAVA_OPTIONS", TEST_JAVA_OPTIONS)
 
+# The files that take a minute or more (docs/benchmarks.md) run first: `make test`'s two workers
+# take the files in this order (--no-loadscope-reorder), the longest first, so that they finish
+# together instead of one running the last long file alone. The other files keep their order.
+LONGEST_FIRST = (
+    "tests/aws/test_pipelines.py",
+    "tests/integration/test_s3_lake.py",
+    "tests/e2e/test_bench_smoke.py",
+    "tests/hardening/test_s3_atomic_publish.py",
+    "tests/e2e/test_ace_pipeline.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
