@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, validation_alias="SPARK_SHUFFLE_PARTITIONS"
     )
-    # A job whose input files total at most this many bytes runs them as one partition: no
-    # shuffle between its stages (the social statistics of a small lake: docs/benchmarks.md).
+    # The social statistics job reads its inputs as one partition when their tables' files total
+    # at most this many bytes: no shuffle between its stages (spark_jobs/common/plans.py).
     spark_one_partition_bytes: int = Field(
         default=32 * 2**20, ge=0, validation_alias="SPARK_ONE_PARTITION_BYTES"
     )
