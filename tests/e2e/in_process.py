@@ -5,8 +5,11 @@ the jobs instead of a cold JVM per command (dbt is imported once instead of per 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from click.testing import CliRunner, Result
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def run_cli(lake_root: str, *args: str) -> Result:
@@ -27,6 +30,21 @@ def run_cli(lake_root: str, *args: str) -> Result:
     return done
 
 
+def project_args(target_path: Path, log_path: Path | None = None) -> list[str]:
+    """The flags of a dbt invocation on the checkout's project and profiles, its artefacts in
+    `target_path` and its log in `log_path` (default: `target_path`/logs)."""
+    return [
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path or target_path / "logs"),
+    ]
+
+
 def run_dbt(args: list[str], env: dict[str, str]) -> str:
     """`dbt <args>` in the test process (dbt imported once, not in every subprocess) with `env`
     added to the environment for the invocation; returns the messages dbt logged (what its
@@ -43,7 +61,7 @@ def run_dbt(args: list[str], env: dict[str, str]) -> str:
         if event.info.level in ("info", "warn", "error"):
             messages.append(event.info.msg)
 
-    with patch.dict(os.environ, env):
+    with patch.dict(os.environ, {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}):
         try:
             result = dbtRunner(callbacks=[keep]).invoke(args)
         finally:

@@ -13,11 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e.in_process import run_dbt
+from tests.e2e.in_process import project_args, run_dbt
 
 pytestmark = pytest.mark.e2e
 
-PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 SELECTION = "+int_customer_experience_months"
 DELTA = "adding the changes since fold"
 RECOMPUTE = "summing the touched months again"
@@ -64,13 +63,11 @@ class Lake:
 
     def dbt(self, env: dict[str, str], select: str = SELECTION) -> str:
         """`dbt run` of the selection on this lake; what dbt logged."""
+        artefacts = self.root / "_dbt"
         return run_dbt(
-            ["run", "--select", select, "--project-dir", str(PROJECT),
-             "--profiles-dir", str(PROJECT), "--target", "local"],
-            {"LAKE_ROOT": str(self.root), "ANALYTICS_TARGET": "local",
-             "DBT_TARGET_PATH": str(self.root / "_dbt" / "target"),
-             "DBT_LOG_PATH": str(self.root / "_dbt" / "logs"),
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+            ["run", "--select", select, "--target", "local",
+             *project_args(artefacts / "target", artefacts / "logs")],
+            {"LAKE_ROOT": str(self.root), "ANALYTICS_TARGET": "local", **env},
         )  # fmt: skip
 
     def daily(self, day: str, select: str = SELECTION) -> str:

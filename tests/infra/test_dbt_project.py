@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from orchestration.outputs.exports import FINANCE_EXPORTS
-from tests.e2e.in_process import run_dbt
+from tests.e2e.in_process import project_args, run_dbt
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
@@ -151,21 +151,9 @@ def test_engine_differences_go_through_dispatch():
 def parse(target: str | None, tmp_path: Path, *options: str) -> dict:
     """The manifest of `dbt parse` (of the profile's default target unless `target`), run in
     the test process (tests/e2e/in_process.py)."""
+    target_option = ["--target", target] if target else []
     run_dbt(
-        [
-            "parse",
-            *(["--target", target] if target else []),
-            *options,
-            "--target-path",
-            str(tmp_path),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-        ],
-        {"LAKE_ROOT": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        ["parse", *target_option, *options, *project_args(tmp_path)], {"LAKE_ROOT": str(tmp_path)}
     )
     return json.loads((tmp_path / "manifest.json").read_text())
 

@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.e2e.in_process import run_dbt
+from tests.e2e.in_process import project_args, run_dbt
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -40,21 +40,7 @@ MODELS = 24  # ACE 15 + usage 5 + social 4
 def _dbt(args: list[str], env: dict[str, str], target_path: Path) -> str:
     """`dbt <args>` on the project, in the test process (tests/e2e/in_process.py); what it
     logged."""
-    project = str(REPO / "dbt_project")
-    return run_dbt(
-        [
-            *args,
-            "--target-path",
-            str(target_path),
-            "--log-path",
-            str(target_path / "logs"),
-            "--project-dir",
-            project,
-            "--profiles-dir",
-            project,
-        ],
-        {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "LAKE_ROOT": str(target_path), **env},
-    )
+    return run_dbt([*args, *project_args(target_path)], {"LAKE_ROOT": str(target_path), **env})
 
 
 def _compiled_models(target_path: Path) -> dict[str, str]:
