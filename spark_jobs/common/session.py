@@ -152,6 +152,18 @@ def sql_conf(settings: Settings, local: bool) -> dict[str, str]:
     return conf
 
 
+# The JIT's second tier (C2) compiles a method after 100,000 calls (or 1,000,000 loop turns)
+# rather than 5,000 (40,000): a fresh JVM then compiles Spark's per-row code, which reaches those
+# counts within a second, and little of the rest. Both notification jobs at 1M lines in a fresh
+# process: C2's threads 6.5-9 CPU-s against 12-13, the JVM 38-46 CPU-s against 44-54, the jobs
+# faster in 6 of 8 alternating runs (docs/benchmarks.md). Options given in SPARK_JAVA_OPTIONS
+# come after these and win.
+COLD_JIT_OPTIONS = (
+    "-XX:Tier4InvocationThreshold=100000 -XX:Tier4CompileThreshold=150000 "
+    "-XX:Tier4BackEdgeThreshold=1000000"
+)
+
+
 def local_conf(settings: Settings) -> dict[str, str]:
     """A local[N] session's own settings (a cluster's come from spark-submit)."""
     memory = settings.spark_driver_memory
@@ -165,7 +177,7 @@ def local_conf(settings: Settings) -> dict[str, str]:
         # attempts job at 10M lines ran ~10 % faster than with G1 (118-121 s vs 129-136 s).
         "spark.driver.extraJavaOptions": (
             f"-Xms{memory} -XX:+UseParallelGC -Dlog4j2.configurationFile=file:{LOG4J2} "
-            f"{settings.spark_java_options}"
+            f"{COLD_JIT_OPTIONS} {settings.spark_java_options}"
         ).strip(),
     }
     if not settings.is_local:

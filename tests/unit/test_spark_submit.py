@@ -122,7 +122,14 @@ def test_java_options_are_added_to_the_local_driver_after_its_own(tmp_path, monk
     monkeypatch.delenv("SPARK_JAVA_OPTIONS", raising=False)
     plain = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
     options = plain["spark.driver.extraJavaOptions"].split()
-    assert options[:2] == ["-Xms2g", "-XX:+UseParallelGC"] and len(options) == 3
+    assert options[:2] == ["-Xms2g", "-XX:+UseParallelGC"]
+    assert options[2].startswith("-Dlog4j2.configurationFile=")
+    # The second JIT tier waits for 20x more calls than the JVM's default before compiling.
+    assert options[3:] == [
+        "-XX:Tier4InvocationThreshold=100000",
+        "-XX:Tier4CompileThreshold=150000",
+        "-XX:Tier4BackEdgeThreshold=1000000",
+    ]
 
     monkeypatch.setenv("SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -Xss4m")
     tuned = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
