@@ -155,8 +155,8 @@ def sql_conf(settings: Settings, local: bool) -> dict[str, str]:
 # The JIT's second tier (C2) compiles a method after 100,000 calls (or 1,000,000 loop turns)
 # rather than 5,000 (40,000): a fresh JVM then compiles Spark's per-row code, which reaches those
 # counts within a second, and little of the rest. Both notification jobs at 1M lines in a fresh
-# process: C2's threads 6.5-9 CPU-s against 12-13, the JVM 38-46 CPU-s against 44-54, the jobs
-# faster in 6 of 8 alternating runs (docs/benchmarks.md). Options given in SPARK_JAVA_OPTIONS
+# process: C2's threads 6.5-7.4 CPU-s against 12-13, the JVM 38-46 CPU-s against 44-54, the jobs
+# faster in 8 of 10 alternating runs (docs/benchmarks.md). Options given in SPARK_JAVA_OPTIONS
 # come after these and win.
 COLD_JIT_OPTIONS = (
     "-XX:Tier4InvocationThreshold=100000 -XX:Tier4CompileThreshold=150000 "

@@ -29,7 +29,7 @@ def test_bench_smoke(tmp_path):
             "--days",
             "2",
             "--repeat",
-            "2",
+            "1",
             "--cold-repeat",
             "1",
             "--warmup-runs",
@@ -76,12 +76,12 @@ def test_bench_smoke(tmp_path):
         assert os.path.isdir(f"{dataset}/history/lake/{table}/dt=2026-01-01")
         assert not os.path.exists(f"{dataset}/history/lake/{table}/dt=2026-01-02")
     assert report["daily_pipeline_peak_rss_mib"] > 0
-    # Day 2 and day 1 alone each ran twice; of two runs the faster counts (the lower median).
+    # Day 2 and day 1 alone each ran once (which of several runs counts: tests/unit/test_bench.py).
     daily, solo = report["daily_pipeline_runs_seconds"], report["day1_alone_runs_seconds"]
-    assert len(daily) == len(solo) == 2
-    assert report["daily_pipeline_seconds"] == min(daily)
-    assert report["day1_alone_seconds"] == min(solo)
-    assert report["incremental_ratio"] == pytest.approx(min(daily) / min(solo), rel=1e-2)
+    assert len(daily) == len(solo) == 1
+    assert report["daily_pipeline_seconds"] == daily[0]
+    assert report["day1_alone_seconds"] == solo[0]
+    assert report["incremental_ratio"] == pytest.approx(daily[0] / solo[0], rel=1e-2)
     # The stages shown are those of the counted run: each fits in its wall time.
     monthly = ("dbt_build_ace_month", "export_finance")
     assert all(
