@@ -57,10 +57,12 @@ class Stage:
 
 
 class RssSampler:
-    """Samples the resident memory of this process and all its children (the Spark JVM)."""
+    """Samples the resident memory of a process and all its children (the Spark JVM): this
+    process's, or the one `pid` names (a cold run's own process, without this one's JVM)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, pid: int | None = None) -> None:
         self.interval = interval
+        self.pid = pid
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -74,7 +76,10 @@ class RssSampler:
         self._thread.join()
 
     def _run(self) -> None:
-        me = psutil.Process()
+        try:
+            me = psutil.Process(self.pid)
+        except psutil.Error:  # it ended before the first sample
+            return
         while not self._stop.is_set():
             total = 0
             for proc in [me, *me.children(recursive=True)]:
@@ -307,9 +312,10 @@ class ColdRun:
     tasks: dict[str, float]
 
 
-def _cold_run(lake: Lake, pipeline: str, day: dt.date, sampler: RssSampler) -> ColdRun:
+def _cold_run(lake: Lake, pipeline: str, day: dt.date) -> ColdRun:
     """`analytics run <pipeline> --date <day>` in a fresh process, as a schedule starts it: the
-    interpreter, the imports, the Spark JVM and the JIT all start cold. Timed whole."""
+    interpreter, the imports, the Spark JVM and the JIT all start cold. Timed whole; its peak
+    memory is its own process tree's (not this process's JVM, which the history may have started)."""
     command = [
         sys.executable,
         "-m",
@@ -321,10 +327,15 @@ def _cold_run(lake: Lake, pipeline: str, day: dt.date, sampler: RssSampler) -> C
     ]
     env = {**os.environ, "LAKE_ROOT": lake.root, "TASK_RETRIES": "0"}
     start, clock = time.time(), time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # nosec B603
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with (
+        subprocess.Popen(command, env=env, **pipes) as process,  # nosec B603
+        RssSampler(pid=process.pid) as sampler,
+    ):
+        _, stderr = process.communicate()
     seconds = time.perf_counter() - clock
-    if done.returncode != 0:
-        raise RuntimeError(f"a cold benchmarked run failed:\n{done.stderr[-2000:]}")
+    if process.returncode != 0:
+        raise RuntimeError(f"a cold benchmarked run failed:\n{stderr[-2000:]}")
     from orchestration.local.history import read_history
 
     tasks = {
@@ -414,13 +425,12 @@ def run_bench(
     timed_lake = Lake(os.path.join(dataset, "timed"))
     cold_runs: list[ColdRun] = []
     state = _parse_state(settings, history_lake.root, timed_lake, last_day - dt.timedelta(days=1))
-    with RssSampler() as cold_sampler:
-        count = repeat if cold_repeat is None else cold_repeat
-        for rep in range(1, count + 1):
-            _clone_with_state(history_lake.root, timed_lake, settings, state)
-            of = f"[{rep}/{count}] " if count > 1 else ""
-            console.print(f"{of}cold: day {days} ({last_day}) in a fresh process …")
-            cold_runs.append(_cold_run(timed_lake, ACE_DAILY.name, last_day, cold_sampler))
+    count = repeat if cold_repeat is None else cold_repeat
+    for rep in range(1, count + 1):
+        _clone_with_state(history_lake.root, timed_lake, settings, state)
+        of = f"[{rep}/{count}] " if count > 1 else ""
+        console.print(f"{of}cold: day {days} ({last_day}) in a fresh process …")
+        cold_runs.append(_cold_run(timed_lake, ACE_DAILY.name, last_day))
 
     warm_scale = min(scale, WARMUP_SCALE)
     warm_dataset = _dataset(root, warm_scale, 1, seed, console)
