@@ -327,9 +327,9 @@ def _cold_run(lake: Lake, pipeline: str, day: dt.date) -> ColdRun:
     ]
     env = {**os.environ, "LAKE_ROOT": lake.root, "TASK_RETRIES": "0"}
     start, clock = time.time(), time.perf_counter()
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    pipe = subprocess.PIPE
     with (
-        subprocess.Popen(command, env=env, **pipes) as process,  # nosec B603
+        subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe, text=True) as process,  # nosec B603
         RssSampler(pid=process.pid) as sampler,
     ):
         _, stderr = process.communicate()
