@@ -6,6 +6,12 @@
 # --- build: the locked dependencies and the project, in one virtual environment ---------------
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHON=/usr/local/bin/python3.11
+# Debian's Java development kit, for the Spark jobs' Java functions (spark_jobs/jvm); the
+# runtime stage has only the Java runtime. Not pinned, as below (hadolint DL3008).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends default-jdk-headless \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml requirements-image.lock README.md ./
 COPY scripts/install.sh scripts/install.sh
@@ -13,7 +19,11 @@ COPY orchestration orchestration
 COPY spark_jobs spark_jobs
 COPY ingestion ingestion
 COPY infra infra
-RUN scripts/install.sh /opt/venv requirements-image.lock package
+# The locked dependencies and the project; then the jobs' functions compiled into the jar cache,
+# where a session looks for them (the runtime stage has no compiler).
+RUN scripts/install.sh /opt/venv requirements-image.lock package \
+    && /opt/venv/bin/python -c "from pathlib import Path; \
+from orchestration.core.jars import cached_functions_jar; print(cached_functions_jar(Path('/opt/ivy')))"
 COPY dbt_project dbt_project
 
 # --- runtime: Python, a Java runtime for Spark, the environment and the dbt project ------------
@@ -28,6 +38,7 @@ RUN groupadd --system --gid 10001 analytics \
     && useradd --system --uid 10001 --gid analytics --create-home analytics
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /src/dbt_project /opt/analytics/dbt_project
+COPY --from=build /opt/ivy /opt/ivy
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DBT_PROJECT_DIR=/opt/analytics/dbt_project \

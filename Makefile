@@ -22,6 +22,7 @@ setup: $(STAMP) $(SCANNERS_STAMP)
 # runs the same script (Dockerfile).
 $(STAMP): requirements.lock pyproject.toml scripts/install.sh
 	@command -v java >/dev/null || (echo "Java 17 is required for Spark (java not found on PATH)" && exit 1)
+	@test -x "$$JAVA_HOME/bin/javac" || command -v javac >/dev/null || (echo "a Java 17 development kit is required: the Spark jobs' Java functions are compiled on first use (javac not found; Debian: apt-get install openjdk-17-jdk-headless)" && exit 1)
 	PYTHON=$(PYTHON) scripts/install.sh $(VENV) requirements.lock editable
 	touch $(STAMP)
 

@@ -2,6 +2,7 @@
 
 The bundle holds:
 - `analytics.zip`: the project's Python packages, for spark-submit `--py-files` and Batch;
+- `analytics-functions.jar`: the Spark jobs' Java functions (spark_jobs/jvm), for `spark.jars`;
 - `jobs/run_task.py`: the spark-submit entry point of a Spark task (EMR Serverless job runs);
 - `jobs/<job>.py`: the spark-submit entry point of one Spark job (the EMR steps name them);
 - `spark_venv.tar.gz`: the Spark tasks' Python dependencies, a virtual environment packed by
@@ -29,13 +30,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.aws import spark_runtime
 from orchestration.core.errors import InputError
+from orchestration.core.jars import deterministic_zip, functions_jar_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ingestion", "orchestration", "spark_jobs")
@@ -51,7 +52,6 @@ LAMBDA_DISTRIBUTIONS = (
     "jinja2",  # the report renderer (render_usage_report)
     "markupsafe",
 )
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED_PARTS = {"__pycache__", "target", "logs", "dbt_packages", ".user.yml"}
 
 
@@ -73,19 +73,6 @@ def _source_files(folder: Path, suffixes: tuple[str, ...] | None = None) -> Iter
             continue
         if suffixes is None or path.suffix in suffixes:
             yield path
-
-
-def deterministic_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:
-    """A zip of (name, content) pairs whose bytes depend on nothing else."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3  # unix, whatever the building machine is
-            archive.writestr(info, content, compresslevel=9)
-    return buffer.getvalue()
 
 
 def _package_entries(root: Path, packages: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -224,6 +211,7 @@ def bundle_files(root: Path = ROOT) -> dict[str, bytes]:
             for path in _source_files(root / "dbt_project")
         ),
         spark_runtime.ENTRY_POINT: ENTRY_SCRIPT,
+        spark_runtime.FUNCTIONS_JAR: functions_jar_bytes(),
         spark_runtime.ARCHIVE: spark_archive(root),
     }
     for job in spark_job_names():

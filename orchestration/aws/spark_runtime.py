@@ -28,6 +28,8 @@ ARCHIVE_DISTRIBUTIONS = ("pydantic", "pydantic-settings", "rich", "jinja2", "bot
 CODE_PREFIX = "analytics"
 ENTRY_POINT = "jobs/run_task.py"
 CODE_ZIP = "analytics.zip"
+# The Spark jobs' Java functions (orchestration.core.jars), on every process's class path.
+FUNCTIONS_JAR = "analytics-functions.jar"
 ARCHIVE = "spark_venv.tar.gz"
 # Spark unpacks the archive into this folder of every container's working directory.
 ARCHIVE_ALIAS = "environment"
@@ -79,11 +81,13 @@ def submit_conf(
     memory_mib: int,
 ) -> dict[str, str]:
     """The spark-submit settings of one run: the packed environment as every process's Python,
-    the code zip on the path, the task's settings as driver and executor environment, and
-    executors sized as the task declares (the cluster sets the master)."""
+    the code zip on the path, the jobs' Java functions on the class path, the task's settings
+    as driver and executor environment, and executors sized as the task declares (the cluster
+    sets the master)."""
     conf = {
         "spark.archives": f"{code_uri(code_bucket, ARCHIVE)}#{ARCHIVE_ALIAS}",
         "spark.submit.pyFiles": code_uri(code_bucket, CODE_ZIP),
+        "spark.jars": code_uri(code_bucket, FUNCTIONS_JAR),
         f"{driver_env_prefix}PYSPARK_PYTHON": PYTHON,
         f"{driver_env_prefix}PYSPARK_DRIVER_PYTHON": PYTHON,
         f"{EXECUTOR_ENV}PYSPARK_PYTHON": PYTHON,

@@ -2,8 +2,10 @@
 
 Under spark-submit (EMR Serverless, EMR on EC2) the cluster owns the session: its master, memory
 and file systems (EMR reads s3:// through EMRFS), and only the job's SQL settings are added.
-Started from plain Python (the local runner, a Batch container), the session is local[N]; with an
-s3:// lake it gets Hadoop's S3A connector, resolved once per machine from Maven Central into the
+Started from plain Python (the local runner, a Batch container), the session is local[N], with
+the jobs' Java functions compiled into the jar cache on first use (spark-submit is given their
+jar by the job run: orchestration.aws.spark_runtime); with an s3:// lake it gets Hadoop's S3A
+connector, resolved once per machine from Maven Central into the
 project's jar cache (a folder lake loads none of it)."""
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from orchestration.core.jars import cached_functions_jar
 from orchestration.core.settings import Settings
+from spark_jobs.common.functions import register_functions
 
 _lock = threading.Lock()
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -180,9 +184,15 @@ def local_conf(settings: Settings) -> dict[str, str]:
             f"{COLD_JIT_OPTIONS} {settings.spark_java_options}"
         ).strip(),
     }
+    cache = jar_cache(settings.spark_jars_cache)
+    # The jobs' Java functions, compiled into the jar cache on first use; on the driver's class
+    # path like the S3 connector's jars (a local session's executors are the driver's JVM).
+    classpath = [str(cached_functions_jar(cache))]
     if not settings.is_local:
-        cache = jar_cache(settings.spark_jars_cache)
-        conf.update(s3a_conf(settings.aws_region, bundled_hadoop_version(), cache))
+        s3a = s3a_conf(settings.aws_region, bundled_hadoop_version(), cache)
+        classpath += [p for p in s3a.pop("spark.driver.extraClassPath", "").split(os.pathsep) if p]
+        conf.update(s3a)
+    conf["spark.driver.extraClassPath"] = os.pathsep.join(classpath)
     return conf
 
 
@@ -208,6 +218,7 @@ def get_spark(settings: Settings) -> SparkSession:
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
+        register_functions(spark)
         if "spark.jars.packages" in conf:
             remember_s3a_jars(spark, jar_cache(settings.spark_jars_cache), bundled_hadoop_version())
         return spark

@@ -7,10 +7,9 @@ from pyspark.sql import functions as F
 
 from orchestration.core.time_bounds import EARLIEST_TIME, LATEST_TIME
 from spark_jobs.common.contracts import Contract, FieldSpec
+from spark_jobs.common.functions import json_fields
 
 # ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
-# A JSON number without a fraction or exponent, as schema_of_variant types it.
-JSON_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -22,42 +21,29 @@ def _text_col(field: FieldSpec) -> str:
     return f"_text_{field.name}"
 
 
-def _value_col(field: FieldSpec) -> str:
-    return f"_value_{field.name}"
-
-
 def extract_fields(lines: DataFrame, contract: Contract, max_record_bytes: int) -> DataFrame:
-    """Parse each line once (as a variant), look each field up once, then read its JSON type and
-    its text from that one value."""
-    parsed = lines.withColumn(
-        "_v", F.when(F.octet_length("value") <= max_record_bytes, F.try_parse_json("value"))
-    )
-    looked_up = parsed.select(
-        "value",
-        "source_file",
-        F.col("_v").isNull().alias("_unparsed"),
-        *[
-            F.expr(f"try_variant_get(_v, '$.{f.name}')").alias(_value_col(f))
-            for f in contract.fields
-        ],
-    )
+    """Read each line's contract fields in one pass (`json_fields`): their JSON types and texts,
+    and whether the line was well-formed JSON (an oversized line is not read)."""
+    names = tuple(f.name for f in contract.fields)
+    read = F.when(F.octet_length("value") <= max_record_bytes, json_fields(F.col("value"), names))
+    parsed = lines.select("value", "source_file", read.alias("_fields"))
     extracted = []
-    for field in contract.fields:
-        value = _value_col(field)
-        extracted.append(F.expr(f"schema_of_variant({value})").alias(_type_col(field)))
-        extracted.append(F.expr(f"try_variant_get({value}, '$', 'string')").alias(_text_col(field)))
-    return looked_up.select("value", "source_file", "_unparsed", *extracted)
+    for i, field in enumerate(contract.fields):
+        extracted.append(F.col("_fields")[2 * i].alias(_type_col(field)))
+        extracted.append(F.col("_fields")[2 * i + 1].alias(_text_col(field)))
+    unparsed = F.col("_fields").isNull().alias("_unparsed")
+    return parsed.select("value", "source_file", unparsed, *extracted)
 
 
 def _field_problems(field: FieldSpec) -> list[tuple[Column, str]]:
     """(condition, reason) pairs for one field, in the order they are reported."""
     vtype, text = F.col(_type_col(field)), F.col(_text_col(field))
-    absent = vtype.isNull() | (vtype == "VOID")
+    absent = vtype.isNull() | (vtype == "null")
     checks: list[tuple[Column, str]] = []
     if field.required:
         checks.append((absent, f"missing_field:{field.name}"))
-    json_types = JSON_INTEGER_TYPES if field.kind == "integer" else ("STRING",)
-    checks.append((~absent & ~vtype.isin(*json_types), f"wrong_type:{field.name}"))
+    json_type = "integer" if field.kind == "integer" else "string"
+    checks.append((~absent & (vtype != json_type), f"wrong_type:{field.name}"))
     if field.kind == "enum":
         checks.append((~absent & ~text.isin(*field.values), f"unknown_value:{field.name}"))
     if field.kind == "timestamp":
@@ -117,9 +103,9 @@ def _typed(field: FieldSpec) -> Column:
         valid = text.rlike(ISO_TIMESTAMP)
         return F.when(valid, F.try_to_timestamp(text)).cast("timestamp_ntz").alias(field.name)
     if field.kind == "integer":
-        return F.when(
-            F.col(_type_col(field)).isin(*JSON_INTEGER_TYPES), text.try_cast("bigint")
-        ).alias(field.name)
+        return F.when(F.col(_type_col(field)) == "integer", text.try_cast("bigint")).alias(
+            field.name
+        )
     return text.alias(field.name)
 
 

@@ -498,6 +498,8 @@ class Account:
         code = conf["spark.submit.pyFiles"]
         assert code == spark_runtime.code_uri(self.code_bucket, spark_runtime.CODE_ZIP), code
         assert conf["spark.archives"].endswith(f"#{spark_runtime.ARCHIVE_ALIAS}")
+        functions = conf["spark.jars"]
+        assert functions == spark_runtime.code_uri(self.code_bucket, spark_runtime.FUNCTIONS_JAR)
         python = self.archive_python()
         env = {
             **self.base_env(),
@@ -531,6 +533,8 @@ class Account:
                 else ()
             ),
             *(arg for key, value in emrfs.items() for arg in ("--conf", f"{key}={value}")),
+            "--jars",
+            download(functions),
             "--py-files",
             download(code),
             download(entry_point),

@@ -107,6 +107,7 @@ def test_launch_emr_runs_an_ephemeral_cluster_whose_steps_spark_submit_project_j
         "spark-submit", "--deploy-mode", "cluster",
         "--conf", f"spark.archives={code}/spark_venv.tar.gz#environment",
         "--conf", f"spark.submit.pyFiles={code}/analytics.zip",
+        "--conf", f"spark.jars={code}/analytics-functions.jar",
         "--conf", f"spark.yarn.appMasterEnv.PYSPARK_PYTHON={python}",
         "--conf", f"spark.yarn.appMasterEnv.PYSPARK_DRIVER_PYTHON={python}",
         "--conf", f"spark.executorEnv.PYSPARK_PYTHON={python}",

@@ -41,6 +41,10 @@ def test_bundle_holds_code_job_scripts_and_dbt_project(bundle):
         assert f"run_job({job!r}, sys.argv[1:])" in script
     entry = Path(bundle.folder, "jobs", "run_task.py").read_text()
     assert "from orchestration.aws.spark_entry import main" in entry
+    # The jobs' Java functions, compiled, beside the code (their source is not in the zip).
+    with zipfile.ZipFile(os.path.join(bundle.folder, "analytics-functions.jar")) as archive:
+        assert "analytics/spark/JsonFields.class" in archive.namelist()
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     with zipfile.ZipFile(os.path.join(bundle.folder, "dbt_project.zip")) as archive:
         names = set(archive.namelist())
         assert "dbt_project/dbt_project.yml" in names

@@ -4,6 +4,8 @@ environment, the shards; a local session's S3 connector; the salt read from Secr
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -23,6 +25,7 @@ def test_submit_conf_gives_every_process_the_packed_python_and_the_task_settings
     )
     assert conf["spark.archives"] == f"{CODE}/spark_venv.tar.gz#environment"
     assert conf["spark.submit.pyFiles"] == f"{CODE}/analytics.zip"
+    assert conf["spark.jars"] == f"{CODE}/analytics-functions.jar"  # the jobs' Java functions
     for key in (
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON",
         "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON",
@@ -140,13 +143,15 @@ def test_java_options_are_added_to_the_local_driver_after_its_own(tmp_path, monk
     ]
 
 
-def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(monkeypatch):
+def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(
+    monkeypatch, tmp_path
+):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-    monkeypatch.setenv("SPARK_JARS_CACHE", "/var/cache/jars")
+    monkeypatch.setenv("SPARK_JARS_CACHE", str(tmp_path / "jars"))
     conf = session.session_conf(Settings(LAKE_ROOT="s3://b/p", PII_SALT="x"))
     # pyspark 4.1.1 ships Hadoop 3.4.2: the connector must be that version.
     assert conf["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.2"
-    assert conf["spark.jars.ivy"] == "/var/cache/jars"
+    assert conf["spark.jars.ivy"] == str(tmp_path / "jars")
     assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
@@ -154,6 +159,27 @@ def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(mo
     assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith(
         "DefaultCredentialsProvider"
     )
+
+
+def test_a_local_session_has_the_jobs_functions_on_its_class_path_before_s3a(tmp_path):
+    """Compiled into the jar cache by the first session (a jar per version of the sources),
+    then the S3 connector's jars an earlier session resolved."""
+    cache = tmp_path / "cache"
+    folder = session.session_conf(
+        Settings(LAKE_ROOT=str(tmp_path / "lake"), SPARK_JARS_CACHE=str(cache)), env={}
+    )
+    [functions] = folder["spark.driver.extraClassPath"].split(":")
+    assert functions.startswith(f"{cache}/analytics-functions-") and functions.endswith(".jar")
+    assert os.path.isfile(functions)
+
+    resolved = cache / "jars" / "sdk.jar"
+    resolved.parent.mkdir()
+    resolved.write_bytes(b"PK")
+    (cache / "resolved-hadoop-aws-3.4.2.txt").write_text(f"{resolved}\n")
+    s3 = session.session_conf(
+        Settings(LAKE_ROOT="s3://b/p", PII_SALT="x", SPARK_JARS_CACHE=str(cache)), env={}
+    )
+    assert s3["spark.driver.extraClassPath"] == f"{functions}:{resolved}"
 
 
 def test_jars_an_earlier_session_resolved_go_on_the_class_path_while_all_are_there(tmp_path):
