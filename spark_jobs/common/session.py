@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from orchestration.core.jars import cached_functions_jar
+from orchestration.core.jars import cached_functions_jar, spark_jars_folder
 from orchestration.core.settings import Settings
 from spark_jobs.common.functions import register_functions
 
@@ -34,9 +34,7 @@ def under_spark_submit(env: Mapping[str, str] = os.environ) -> bool:
 
 def bundled_hadoop_version() -> str:
     """The Hadoop version pyspark ships (its hadoop-client-api jar): hadoop-aws must match it."""
-    import pyspark
-
-    jars = Path(pyspark.__file__).parent / "jars"
+    jars = spark_jars_folder()
     for jar in sorted(jars.glob("hadoop-client-api-*.jar")):
         return jar.stem.removeprefix("hadoop-client-api-")
     raise RuntimeError(f"no hadoop-client-api jar in {jars}: is pyspark installed completely?")
