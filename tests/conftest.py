@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,12 +131,37 @@ class Synthesized:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
 
 
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """Held by one process at a time (the test workers of one run)."""
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_wide(tmp_path_factory, worker_id: str) -> Path:
+    """A folder every worker of this test run shares (pytest-xdist gives each worker a base
+    folder of its own under a common one); a worker's own when the run has no workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> Synthesized:
-    """The CDK app synthesized once per session (jsii starts Node: a few seconds), with the code
-    bundle it packages beside it: for the infra tests and the emulated account."""
+def synthesized(tmp_path_factory, worker_id) -> Synthesized:
+    """The CDK app synthesized once per test run (jsii starts Node, the bundle packs the Spark
+    environment: 14 s), with the code bundle it packages beside it: for the infra tests and
+    the emulated account. The workers share it (the first to need it builds it; nothing
+    changes it after)."""
     from infra.app import synth
 
-    root = tmp_path_factory.mktemp("infra")
-    template_path = Path(synth(str(root / "cdk.out"), str(root / "dist")))
+    shared = _run_wide(tmp_path_factory, worker_id)
+    root, built = shared / "infra", shared / "infra.template"
+    with _exclusive(shared / "infra.lock"):
+        if not built.exists():
+            template = synth(str(root / "cdk.out"), str(root / "dist"))
+            built.write_text(template)
+    template_path = Path(built.read_text())
     return Synthesized(root / "cdk.out", template_path, json.loads(template_path.read_text()))
