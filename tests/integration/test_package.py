@@ -20,8 +20,9 @@ from tests.digests import digest_tree
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return build_bundle(str(tmp_path_factory.mktemp("bundle")))
+def bundle(synthesized):
+    """The bundle the test run's CDK app packaged (read only here)."""
+    return read_bundle(str(synthesized.outdir.parent / "dist"))
 
 
 def test_same_sources_same_bytes(bundle, tmp_path):
