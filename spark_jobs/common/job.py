@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from orchestration.core.errors import InputError
@@ -17,7 +17,6 @@ from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings, get_settings
 from spark_jobs.common.contracts import Contract
 from spark_jobs.common.partitions import (
-    count_rows,
     publish_partition,
     read_lines,
     remove,
@@ -49,6 +48,13 @@ def check(
 def without_accepted_text(checked: DataFrame) -> DataFrame:
     """Only quarantined rows need their raw text (accepted rows are written from typed columns)."""
     return checked.withColumn("value", F.when(F.col("_reason").isNotNull(), F.col("value")))
+
+
+def counted(df: DataFrame) -> tuple[DataFrame, Observation]:
+    """`df`, its rows counted as they pass (read `observation.get["rows"]` once it is written):
+    the count comes with the write, with no Spark job of its own reading the files back."""
+    observation = Observation()  # a name of its own: other jobs of the session run beside it
+    return df.observe(observation, F.count(F.lit(1)).alias("rows")), observation
 
 
 def run_contract_job(
@@ -87,11 +93,11 @@ def run_contract_job(
         out_path = lake.curated(table, day)
         quarantine_path = lake.quarantine(table, day)
         retention = settings.publish_retention
-        curated, quarantine = transform(accepted(checked, contract)), rejected(checked)
+        curated, curated_rows = counted(transform(accepted(checked, contract)))
+        quarantine, quarantine_rows = counted(rejected(checked))
         publish_partition(curated, out_path, retention)
         publish_partition(quarantine, quarantine_path, retention)
-        rows_out = count_rows(spark, out_path, curated.schema)
-        quarantined = count_rows(spark, quarantine_path, quarantine.schema)
+        rows_out, quarantined = curated_rows.get["rows"], quarantine_rows.get["rows"]
         # Every line is either accepted or quarantined, so the input count needs no extra pass.
         return JobResult(rows_in=rows_out + quarantined, rows_out=rows_out, quarantined=quarantined)
     finally:

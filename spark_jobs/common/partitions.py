@@ -182,8 +182,3 @@ def remove(spark: SparkSession, path: str, up_to: str | None = None) -> None:
             parent = parent.getParent()
     except Py4JJavaError:  # created or removed by a job running beside this one meanwhile
         return
-
-
-def count_rows(spark: SparkSession, path: str, schema: StructType | None = None) -> int:
-    """Rows in a published partition (read from Parquet footers)."""
-    return read_published(spark, path, schema).count()

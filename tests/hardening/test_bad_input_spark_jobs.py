@@ -14,6 +14,7 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -413,3 +414,36 @@ def test_a_truncated_gzip_file_is_one_clear_error_and_the_published_day_stays(tm
     with open(bad, "wb") as handle:  # the complete file delivered again
         handle.write(whole)
     assert notification_attempted.run(settings, lake, DAY).rows_out == 501
+
+
+@pytest.mark.parametrize(
+    ("good", "duplicated", "bad"),
+    [(3, 1, 2), (0, 0, 4), (5, 0, 0)],
+    ids=["mixed", "every line bad", "every line good"],
+)
+def test_the_counts_are_the_rows_written(tmp_path, good, duplicated, bad):
+    """rows_out and quarantined are counted as the partitions are written: they equal the rows
+    of the Parquet files on disk, empty sides included (worked by hand: a duplicate line is one
+    more quarantined row)."""
+    import pyarrow.parquet as pq
+
+    settings = Settings(LAKE_ROOT=str(tmp_path / "lake"), SPARK_SHUFFLE_PARTITIONS=2)
+    lake = Lake.from_settings(settings)
+    ds = DATASETS["attempts"]
+    lines = [_line(_record(ds, f"g{i}")) for i in range(good)]
+    lines += lines[:duplicated]
+    lines += [b"{not json" for _ in range(bad)]
+    folder = lake.raw(ds.raw, DAY)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "a.jsonl"), "wb") as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+
+    result = notification_attempted.run(settings, lake, DAY)
+
+    def on_disk(path: str) -> int:
+        return sum(pq.read_metadata(p).num_rows for p in Path(path).glob("*.parquet"))
+
+    assert (result.rows_out, result.quarantined) == (good, duplicated + bad)
+    assert result.rows_in == len(lines)
+    assert on_disk(lake.curated(ds.table, DAY)) == good
+    assert on_disk(lake.quarantine(ds.table, DAY)) == duplicated + bad
