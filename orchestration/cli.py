@@ -356,6 +356,25 @@ def bench(
     console.print(f"report written to {path}")
 
 
+@cli.command("spark-archive")
+@click.option("--force", is_flag=True, help="make it again even if it is there")
+def spark_archive(force: bool) -> None:
+    """Make the class-data archive local Spark sessions start from (once per machine, JVM and
+    Spark version; `make setup` runs it): a training run of one small day."""
+    from orchestration.devtools.class_archive import ArchiveError, ensure_archive
+
+    try:
+        result = ensure_archive(settings_or_exit(), force=force)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    if result is None:
+        console.print("no java found: no class-data archive (Spark needs Java 17)")
+    elif result.built:
+        console.print(f"class-data archive made in {result.seconds:.0f} s: {result.path}")
+    else:
+        console.print(f"class-data archive: {result.path}")
+
+
 @cli.command()
 def summary() -> None:
     """Print ACE units per client and month and quarantined rows by reason."""

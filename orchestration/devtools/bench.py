@@ -25,6 +25,7 @@ from rich.table import Table
 
 from orchestration.core.lake import Lake
 from orchestration.core.settings import Settings
+from orchestration.devtools.class_archive import ensure_archive
 
 if TYPE_CHECKING:
     from orchestration.local.runner import Runner, RunResult
@@ -425,6 +426,11 @@ def run_bench(
     # (started above) stays idle meanwhile: 0.03-0.08 CPU-s per 10 s, and its memory is not
     # counted (the cold run's peak is its own process tree's).
     timed_lake = Lake(os.path.join(dataset, "timed"))
+    # The class-data archive the cold runs' JVMs start from, as `make setup` leaves it on a
+    # machine (made here if missing; not timed).
+    archive = ensure_archive(settings)
+    if archive and archive.built:
+        console.print(f"class-data archive made in {archive.seconds:.0f}s: {archive.path}")
     cold_runs: list[ColdRun] = []
     state = _parse_state(settings, history_lake.root, timed_lake, last_day - dt.timedelta(days=1))
     count = repeat if cold_repeat is None else cold_repeat
@@ -515,6 +521,7 @@ def run_bench(
         "cold_pipeline_tasks_seconds": {k: round(v, 2) for k, v in cold.tasks.items()},
         "cold_pipeline_runs_seconds": [round(r.seconds, 2) for r in cold_runs],
         "cold_pipeline_peak_rss_mib": max(r.peak_rss_mib for r in cold_runs),
+        "cold_class_archive": str(archive.path) if archive else None,
         "spark_startup_seconds": round(spark_startup, 2),
         "repeat": repeat,
         "warmup_runs": warmup_runs,

@@ -5,6 +5,7 @@ environment, the shards; a local session's S3 connector; the salt read from Secr
 from __future__ import annotations
 
 import os
+import shutil
 
 import boto3
 import pytest
@@ -121,8 +122,24 @@ def test_a_folder_lake_session_loads_no_s3_connector(tmp_path):
     assert not [k for k in conf if k.startswith(("spark.jars", "spark.hadoop.fs.s3"))]
 
 
-def test_java_options_are_added_to_the_local_driver_after_its_own(tmp_path, monkeypatch):
+@pytest.fixture
+def private_cache(tmp_path):
+    """A jar cache of the test's own, with no class-data archive in it; the jobs' functions jar
+    copied from the machine's cache (not compiled again)."""
+    from orchestration.core.jars import cached_functions_jar
+
+    jar = cached_functions_jar(session.jar_cache())
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy2(jar, cache / jar.name)
+    return cache
+
+
+def test_java_options_are_added_to_the_local_driver_after_its_own(
+    tmp_path, monkeypatch, private_cache
+):
     monkeypatch.delenv("SPARK_JAVA_OPTIONS", raising=False)
+    monkeypatch.setenv("SPARK_JARS_CACHE", str(private_cache))
     plain = session.session_conf(Settings(LAKE_ROOT=str(tmp_path)), env={})
     options = plain["spark.driver.extraJavaOptions"].split()
     assert options[:2] == ["-Xms2g", "-XX:+UseParallelGC"]
@@ -141,6 +158,38 @@ def test_java_options_are_added_to_the_local_driver_after_its_own(tmp_path, monk
         "-XX:TieredStopAtLevel=1",
         "-Xss4m",
     ]
+
+
+def test_a_local_session_maps_the_class_archive_made_for_its_jvm_and_class_path(
+    tmp_path, monkeypatch, private_cache
+):
+    monkeypatch.delenv("SPARK_JAVA_OPTIONS", raising=False)
+    folder_lake = Settings(LAKE_ROOT=str(tmp_path / "lake"), SPARK_JARS_CACHE=str(private_cache))
+
+    def options(settings):
+        return session.session_conf(settings, env={})["spark.driver.extraJavaOptions"].split()
+
+    without = options(folder_lake)
+    assert not [o for o in without if "SharedArchive" in o]  # none made yet: the JVM as usual
+    archive = session.class_archive(folder_lake)
+    assert archive.parent == private_cache / "class-data"
+    archive.parent.mkdir()
+    archive.write_bytes(b"")  # where `analytics spark-archive` leaves it
+    # Mapped before the JIT's options and the user's (which can turn it off: -Xshare:off).
+    assert options(folder_lake) == [*without[:3], f"-XX:SharedArchiveFile={archive}", *without[3:]]
+
+    # The training run's JVM writes an archive, and maps none.
+    training = folder_lake.model_copy(update={"spark_java_options": "-XX:ArchiveClassesAtExit=x"})
+    assert not [o for o in options(training) if "SharedArchive" in o]
+
+    # A session on an s3:// lake has the S3 connector's jars on its class path: another archive.
+    resolved = private_cache / "jars" / "sdk.jar"
+    resolved.parent.mkdir()
+    resolved.write_bytes(b"PK")
+    (private_cache / "resolved-hadoop-aws-3.4.2.txt").write_text(f"{resolved}\n")
+    s3_lake = Settings(LAKE_ROOT="s3://b/p", PII_SALT="x", SPARK_JARS_CACHE=str(private_cache))
+    assert session.class_archive(s3_lake) not in (None, archive)
+    assert not [o for o in options(s3_lake) if "SharedArchive" in o]
 
 
 def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(
