@@ -43,17 +43,23 @@ def jvm_files(java: Path) -> list[Path]:
     return [java, home / "lib" / "modules"]
 
 
-def archive_path(cache: Path, classpath: Iterable[Path], java: Path | None) -> Path | None:
-    """`cache/class-data/spark-<digest>.jsa` for this JVM and class path (every jar of it, in
-    order), or None without a `java` to start."""
+def archive_path(
+    cache: Path, classpath: Iterable[Path], java: Path | None, install: Path
+) -> Path | None:
+    """`cache/class-data/spark-<install>-<digest>.jsa` for this JVM and class path (every jar of
+    it, in order), or None without a `java` to start. `install` (the Spark installation's
+    folder) names the archives that replace one another: each checkout keeps its own."""
     if java is None:
         return None
     digest = hashlib.sha256()
     for path in [*jvm_files(java), *classpath]:
         digest.update(_stamp(path) + b"\n")
-    return cache / ARCHIVE_FOLDER / f"spark-{digest.hexdigest()[:16]}.jsa"
+    owner = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:8]
+    return cache / ARCHIVE_FOLDER / f"spark-{owner}-{digest.hexdigest()[:16]}.jsa"
 
 
 def stale_archives(archive: Path) -> list[Path]:
-    """The other archives beside `archive`: made for a JVM or class path since replaced."""
-    return sorted(p for p in archive.parent.glob("spark-*.jsa") if p != archive)
+    """The other archives of the same installation beside `archive`: made for a JVM or class
+    path since replaced."""
+    owner = archive.name.split("-")[1]
+    return sorted(p for p in archive.parent.glob(f"spark-{owner}-*.jsa") if p != archive)

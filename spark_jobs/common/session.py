@@ -185,8 +185,9 @@ def class_archive(settings: Settings, classpath: list[str] | None = None) -> Pat
     kept: one per JVM and class path (orchestration.core.class_data); None without Java."""
     if classpath is None:
         classpath, _ = driver_classpath(settings)
-    jars = [Path(p) for p in classpath] + sorted(spark_jars_folder().glob("*.jar"))
-    return archive_path(jar_cache(settings.spark_jars_cache), jars, java_executable())
+    spark_jars = spark_jars_folder()
+    jars = [Path(p) for p in classpath] + sorted(spark_jars.glob("*.jar"))
+    return archive_path(jar_cache(settings.spark_jars_cache), jars, java_executable(), spark_jars)
 
 
 def dumps_class_archive(java_options: str) -> bool:

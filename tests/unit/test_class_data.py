@@ -29,27 +29,35 @@ def test_an_archive_is_named_by_the_jvm_and_every_jar_of_the_class_path_in_order
     java = _jdk(tmp_path / "jdk")
     a = _jar(tmp_path / "a.jar", b"PK a")
     b = _jar(tmp_path / "b.jar", b"PK b")
-    cache = tmp_path / "cache"
-    first = class_data.archive_path(cache, [a, b], java)
+    cache, install = tmp_path / "cache", tmp_path
+
+    def path(*classpath):
+        return class_data.archive_path(cache, list(classpath), java, install)
+
+    first = path(a, b)
     assert first.parent == cache / "class-data"
-    assert re.fullmatch(r"spark-[0-9a-f]{16}\.jsa", first.name)
-    assert class_data.archive_path(cache, [a, b], java) == first
+    assert re.fullmatch(r"spark-[0-9a-f]{8}-[0-9a-f]{16}\.jsa", first.name)
+    assert path(a, b) == first
     # The JVM matches the class path entry by entry: another order is another archive.
-    assert class_data.archive_path(cache, [b, a], java) != first
-    assert class_data.archive_path(cache, [a], java) != first
+    assert path(b, a) != first
+    assert path(a) != first
 
     seen = {first}
     b.write_bytes(b"PK b, rebuilt")  # a jar replaced (another size) ...
-    seen.add(class_data.archive_path(cache, [a, b], java))
+    seen.add(path(a, b))
     os.utime(a, ns=(10**18, 10**18))  # ... or touched (same size, another time)
-    seen.add(class_data.archive_path(cache, [a, b], java))
+    seen.add(path(a, b))
     (java.parent.parent / "lib" / "modules").write_bytes(b"jimage v2")  # Java updated
-    seen.add(class_data.archive_path(cache, [a, b], java))
+    seen.add(path(a, b))
     assert len(seen) == 4
+    # One installation's archives replace one another: their names share its part.
+    assert len({p.name.split("-")[1] for p in seen}) == 1
+    other = class_data.archive_path(cache, [a, b], java, tmp_path / "another-checkout")
+    assert other.name.split("-")[1] != first.name.split("-")[1]
 
 
 def test_no_java_no_archive(tmp_path):
-    assert class_data.archive_path(tmp_path, [], None) is None
+    assert class_data.archive_path(tmp_path, [], None, tmp_path) is None
 
 
 def test_the_java_is_the_one_sparks_launcher_starts(tmp_path):
@@ -61,11 +69,13 @@ def test_the_java_is_the_one_sparks_launcher_starts(tmp_path):
     assert class_data.java_executable({"PATH": str(tmp_path / "empty")}) is None
 
 
-def test_stale_archives_are_the_others_in_the_folder(tmp_path):
+def test_stale_archives_are_the_installations_others(tmp_path):
     folder = tmp_path / "class-data"
     folder.mkdir()
-    current, old = folder / "spark-0000000000000001.jsa", folder / "spark-0000000000000002.jsa"
-    partial = folder / ".spark-0000000000000003.jsa.123"  # another process still writing it
-    for path in (current, old, partial):
+    current = folder / "spark-aaaaaaaa-0000000000000001.jsa"
+    old = folder / "spark-aaaaaaaa-0000000000000002.jsa"
+    partial = folder / ".spark-aaaaaaaa-0000000000000003.jsa.123"  # still being written
+    other_checkout = folder / "spark-bbbbbbbb-0000000000000004.jsa"
+    for path in (current, old, partial, other_checkout):
         path.write_bytes(b"")
     assert class_data.stale_archives(current) == [old]
