@@ -10,7 +10,7 @@
 -#}
 {% macro ace_fold_plan() -%}
     {%- set plan = {'mode': 'recompute', 'absorbed': none} -%}
-    {%- if not execute or not is_incremental() or env_var('ACE_BILLING_MONTH', '') -%}
+    {%- if not execute or not is_incremental() or run_param('ACE_BILLING_MONTH') -%}
         {{ return(plan) }}
     {%- endif -%}
     {%- set states = ref('int_notification_states') -%}

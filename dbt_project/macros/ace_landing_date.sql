@@ -6,14 +6,14 @@
     as is a landing date that is not a calendar date.
 -#}
 {% macro ace_landing_date() -%}
-    {%- set landing_date = env_var('ACE_LANDING_DATE', '') -%}
+    {%- set landing_date = run_param('ACE_LANDING_DATE') -%}
     {%- if landing_date -%}
         {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', landing_date) -%}
             {{ exceptions.raise_compiler_error(
                 "ACE_LANDING_DATE=" ~ landing_date ~ " is not a date (YYYY-MM-DD)") }}
         {%- endif -%}
         {%- do modules.datetime.date.fromisoformat(landing_date) -%}
-    {%- elif execute and is_incremental() and not env_var('ACE_BILLING_MONTH', '') -%}
+    {%- elif execute and is_incremental() and not run_param('ACE_BILLING_MONTH') -%}
         {{ exceptions.raise_compiler_error(
             model.name ~ " is built incrementally: set ACE_LANDING_DATE=YYYY-MM-DD (the landing "
             ~ "day to fold; analytics run ace_daily --date sets it) or ACE_BILLING_MONTH=YYYY-MM "

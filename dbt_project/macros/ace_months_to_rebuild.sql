@@ -1,11 +1,11 @@
 {#-
     Run parameters are read from environment variables rather than --vars: changing a var forces
-    dbt to re-parse the whole project, an env var only the models that use it.
+    dbt to re-parse the whole project; an env var read with run_param, nothing.
     Returns a subquery of the billing months an incremental ACE model rebuilds in this run, or
     nothing when every month is (re)built.
 -#}
 {% macro ace_months_to_rebuild(changed_since=none) -%}
-    {%- set billing_month = env_var('ACE_BILLING_MONTH', '') -%}
+    {%- set billing_month = run_param('ACE_BILLING_MONTH') -%}
     {%- set landing_date = ace_landing_date() -%}
     {%- if billing_month and not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])', billing_month) -%}
         {{ exceptions.raise_compiler_error(

@@ -11,7 +11,7 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set landing_date = env_var('ACE_LANDING_DATE', '') -%}
+    {%- set landing_date = run_param('ACE_LANDING_DATE') -%}
     {%- if where and '__landing_' in where and not landing_date -%}
         {%- do return(relation) -%}
     {%- endif -%}

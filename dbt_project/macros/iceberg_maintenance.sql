@@ -15,7 +15,7 @@
 
 {% macro athena__iceberg_maintenance() -%}
     {{ return([
-        "{% if env_var('ACE_BILLING_MONTH', '') %}optimize {{ this }} rewrite data using bin_pack{% endif %}",
-        "{% if env_var('ACE_BILLING_MONTH', '') %}vacuum {{ this }}{% endif %}",
+        "{% if run_param('ACE_BILLING_MONTH') %}optimize {{ this }} rewrite data using bin_pack{% endif %}",
+        "{% if run_param('ACE_BILLING_MONTH') %}vacuum {{ this }}{% endif %}",
     ]) }}
 {%- endmacro %}

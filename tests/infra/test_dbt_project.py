@@ -166,7 +166,7 @@ def test_the_iceberg_tables_are_partitioned_and_maintained_monthly_on_athena(tmp
     assert any("optimize {{ this }} rewrite data using bin_pack" in hook for hook in hooks)
     assert any("vacuum {{ this }}" in hook for hook in hooks)
     # Only the monthly build (ACE_BILLING_MONTH) runs them: a daily build's cost follows the day.
-    assert all("{% if env_var('ACE_BILLING_MONTH', '') %}" in hook for hook in hooks)
+    assert all("{% if run_param('ACE_BILLING_MONTH') %}" in hook for hook in hooks)
 
 
 def test_no_maintenance_hooks_outside_athena(manifest):

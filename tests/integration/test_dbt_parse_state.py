@@ -1,10 +1,12 @@
 """dbt's partial-parse state on an S3 lake: each container starts with an empty target folder,
 so the state is kept in the lake (`_runs/dbt/<target>/`) and the next invocation re-parses only
-what changed. Against the emulated S3; `dbt parse` of the Athena target needs no SQL engine."""
+what changed. Against the emulated S3; `dbt parse` of the Athena target needs no SQL engine.
+And what a new run day re-parses: nothing (the run parameters are read when the project runs)."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -65,3 +67,29 @@ def test_an_unusable_parse_state_costs_a_full_parse_only(athena_on_s3, tmp_path)
     parse(settings, tmp_path / "parse.log")  # succeeds: run_dbt raises when dbt fails
     # The state dbt wrote, a whole parsed project, replaced the unusable one.
     assert len(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) > 10_000
+
+
+def _reparsed(lake: Lake) -> list[str]:
+    """The files dbt's last invocation on `lake` parsed again (its debug log, dbt.log)."""
+    log = Path(lake.root, "_dbt", "logs", "dbt.log").read_text(encoding="utf-8")
+    last = log[log.rindex("Running with dbt") :]
+    assert "Partial parsing enabled" in last or "skipping parsing" in last, last[-3000:]
+    return [
+        line.split("updated file: ")[1] for line in last.splitlines() if "updated file: " in line
+    ]
+
+
+def test_a_new_run_day_or_month_reparses_no_file(tmp_path):
+    """A scheduled run finds the state the run before it left: another landing day (or a
+    month's rebuild between two days) must not make dbt parse files again."""
+    settings = Settings(LAKE_ROOT=str(tmp_path / "lake"))
+    lake = Lake.from_settings(settings)
+    log = str(tmp_path / "parse.log")
+    run_dbt(settings, lake, ["parse"], {"ACE_LANDING_DATE": "2026-01-01"}, log)  # the first parse
+    for params in (
+        {"ACE_LANDING_DATE": "2026-01-02"},
+        {"ACE_BILLING_MONTH": "2026-01"},
+        {"ACE_LANDING_DATE": "2026-01-03"},
+    ):
+        run_dbt(settings, lake, ["parse"], params, log)
+        assert _reparsed(lake) == [], params

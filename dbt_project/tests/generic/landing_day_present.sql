@@ -5,7 +5,7 @@
     table and the day. Nothing to check without a landing date (a monthly or full build).
 -#}
 {% test landing_day_present(model, column) %}
-{%- set landing_date = env_var('ACE_LANDING_DATE', '') -%}
+{%- set landing_date = run_param('ACE_LANDING_DATE') -%}
 {%- if landing_date %}
 select
     '{{ model.identifier }}' as table_name,

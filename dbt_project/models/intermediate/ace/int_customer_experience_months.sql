@@ -233,7 +233,7 @@ final as (
         last_delivered_at,
         -- The fold this table holds the sums of. A monthly rebuild of one month absorbs no fold:
         -- it keeps the stored mark.
-        {% if not env_var('ACE_BILLING_MONTH', '') %}
+        {% if not run_param('ACE_BILLING_MONTH') %}
         (select max(states.fold_seq) from {{ ref('int_notification_states') }} as states)
         {% elif is_incremental() and relation_has_column(this, 'absorbed_fold_seq') %}
         (select max(absorbed_fold_seq) from {{ this }})
