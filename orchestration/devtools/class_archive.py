@@ -23,9 +23,9 @@ from orchestration.core.settings import Settings
 from orchestration.pipelines import ACE_DAILY
 
 TRAINING_DAY = dt.date(2026, 1, 1)
-# The training day: the Spark tasks of `ace_daily` on it load the classes a daily run loads.
-# Attempts in it: every code path of the jobs (bad lines, duplicates, late
-# receipts) runs; more only lengthens the run, the classes are the same.
+# The training day: the Spark tasks of `ace_daily` on it load the classes a daily run loads. Its
+# attempts: enough for every code path of the jobs (bad lines, duplicates, late receipts) to
+# run; more only lengthens the run, the classes are the same.
 TRAINING_SCALE = 2000
 
 
@@ -70,6 +70,8 @@ def _train(settings: Settings, lake_root: str, partial: Path) -> None:
     generate(Lake(lake_root), GenerateOptions(TRAINING_DAY, days=1, scale=TRAINING_SCALE))
     options = f"{settings.spark_java_options} -XX:ArchiveClassesAtExit={partial}".strip()
     env = {**os.environ, "LAKE_ROOT": lake_root, "SPARK_JAVA_OPTIONS": options}
+    if settings.spark_jars_cache:  # the class path the archive is named for: these settings'
+        env["SPARK_JARS_CACHE"] = settings.spark_jars_cache
     command = [sys.executable, "-m", __name__, TRAINING_DAY.isoformat()]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0 or not partial.is_file():
