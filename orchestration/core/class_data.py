@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from orchestration.core.jars import jdk_tool
 
 ARCHIVE_FOLDER = "class-data"
 
 
 def java_executable(env: Mapping[str, str] = os.environ) -> Path | None:
     """The `java` Spark's launcher starts (bin/spark-class): JAVA_HOME's, else the first on PATH."""
-    home = env.get("JAVA_HOME")
-    if home:
-        return Path(home, "bin", "java")
-    found = shutil.which("java", path=env.get("PATH"))
+    found = jdk_tool("java", env)
     return Path(found) if found else None
 
 

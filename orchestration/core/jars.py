@@ -62,12 +62,18 @@ def sources_digest(folder: Path, *also: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def jdk_tool(name: str, env: Mapping[str, str] = os.environ) -> str | None:
+    """A Java tool (`java`, `javac`) as Spark's launcher finds it: JAVA_HOME's, else the first
+    on PATH; None when neither has it."""
+    home = env.get("JAVA_HOME")
+    if home and Path(home, "bin", name).is_file():
+        return str(Path(home, "bin", name))
+    return shutil.which(name, path=env.get("PATH"))
+
+
 def javac(env: Mapping[str, str] = os.environ) -> str:
     """The Java compiler: JAVA_HOME's, else the first on PATH."""
-    home = env.get("JAVA_HOME")
-    if home and Path(home, "bin", "javac").is_file():
-        return str(Path(home, "bin", "javac"))
-    found = shutil.which("javac", path=env.get("PATH"))
+    found = jdk_tool("javac", env)
     if found is None:
         raise NoJavaCompiler(
             "javac not found: the Spark jobs' functions (spark_jobs/jvm) are compiled with a "
