@@ -3,9 +3,10 @@
 A fresh JVM loads, parses and verifies some 11,000 classes before a local session runs its first
 job. A dynamic archive (`-XX:ArchiveClassesAtExit`, Java 13+) holds them as the JVM left them
 after a training run, mapped ready to use by the next JVM (`-XX:SharedArchiveFile`). The JVM
-uses an archive only with the JVM and the class path it was made with (it checks each jar's size
-and time; a mismatch prints a warning and runs without it), so each archive is named by a digest
-of both and a changed installation looks for a new one."""
+uses an archive only with the JVM it was made with and a class path that begins with the one it
+was made with (it checks each jar's size and time; a mismatch prints a warning and runs without
+it), so each archive is named by a digest of both and a changed installation looks for a new one.
+Jars after that class path (a session's S3 connector) load from their files as usual."""
 
 from __future__ import annotations
 

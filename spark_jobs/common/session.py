@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -167,24 +168,29 @@ COLD_JIT_OPTIONS = (
 )
 
 
-def driver_classpath(settings: Settings) -> tuple[list[str], dict[str, str]]:
-    """What a local session puts on its driver's class path (the jobs' Java functions, compiled
-    into the jar cache on first use; on an s3:// lake the S3 connector's jars: a local session's
-    executors are the driver's JVM), and the S3 connector's other settings."""
+def driver_classpath(settings: Settings) -> tuple[list[str], list[str], dict[str, str]]:
+    """What a local session puts on its driver's class path (a local session's executors are the
+    driver's JVM): first the jobs' Java functions (compiled into the jar cache on first use), then
+    Spark's own jars, then on an s3:// lake the S3 connector's jars; and the connector's other
+    settings. The connector comes after Spark (Spark's launcher appends SPARK_DIST_CLASSPATH), so
+    the class path of a folder lake's session begins every session's class path, and the one
+    class-data archive made for it serves both (the JVM maps an archive whose class path begins
+    its own). Returned: the jars before Spark's, those after, the settings."""
     cache = jar_cache(settings.spark_jars_cache)
     classpath = [str(cached_functions_jar(cache))]
     if settings.is_local:
-        return classpath, {}
+        return classpath, [], {}
     s3a = s3a_conf(settings.aws_region, bundled_hadoop_version(), cache)
-    classpath += [p for p in s3a.pop("spark.driver.extraClassPath", "").split(os.pathsep) if p]
-    return classpath, s3a
+    appended = [p for p in s3a.pop("spark.driver.extraClassPath", "").split(os.pathsep) if p]
+    return classpath, appended, s3a
 
 
 def class_archive(settings: Settings, classpath: list[str] | None = None) -> Path | None:
     """Where the class-data archive of a local session with these settings is (or would be)
-    kept: one per JVM and class path (orchestration.core.class_data); None without Java."""
+    kept: one per JVM and class path up to Spark's own jars (orchestration.core.class_data), the
+    same for a folder and an s3:// lake; None without Java."""
     if classpath is None:
-        classpath, _ = driver_classpath(settings)
+        classpath, _, _ = driver_classpath(settings)
     spark_jars = spark_jars_folder()
     jars = [Path(p) for p in classpath] + sorted(spark_jars.glob("*.jar"))
     return archive_path(jar_cache(settings.spark_jars_cache), jars, java_executable(), spark_jars)
@@ -198,7 +204,7 @@ def dumps_class_archive(java_options: str) -> bool:
 def local_conf(settings: Settings) -> dict[str, str]:
     """A local[N] session's own settings (a cluster's come from spark-submit)."""
     memory = settings.spark_driver_memory
-    classpath, s3a = driver_classpath(settings)
+    classpath, _, s3a = driver_classpath(settings)
     archive = class_archive(settings, classpath)
     # The classes a fresh JVM would load and verify, mapped from the archive `analytics
     # spark-archive` made (`make setup` runs it): a session starts ~2 s sooner, and a cold
@@ -229,6 +235,29 @@ def session_conf(settings: Settings, env: Mapping[str, str] = os.environ) -> dic
     return {**sql_conf(settings, local), **(local_conf(settings) if local else {})}
 
 
+DIST_CLASSPATH = "SPARK_DIST_CLASSPATH"
+
+
+@contextmanager
+def appended_classpath(
+    jars: list[str], env: MutableMapping[str, str] = os.environ
+) -> Iterator[None]:
+    """`jars` after Spark's own on the class path of the JVM launched within (Spark's launcher
+    appends SPARK_DIST_CLASSPATH, after any the user set); the variable as it was afterwards."""
+    if not jars:
+        yield
+        return
+    before = env.get(DIST_CLASSPATH)
+    env[DIST_CLASSPATH] = os.pathsep.join([*([before] if before else []), *jars])
+    try:
+        yield
+    finally:
+        if before is None:
+            env.pop(DIST_CLASSPATH, None)
+        else:
+            env[DIST_CLASSPATH] = before
+
+
 def get_spark(settings: Settings) -> SparkSession:
     """Return the process's Spark session, creating it on first use."""
     with _lock:
@@ -243,7 +272,9 @@ def get_spark(settings: Settings) -> SparkSession:
         builder = SparkSession.builder.appName("analytics")
         for key, value in conf.items():
             builder = builder.config(key, value)
-        spark = builder.getOrCreate()
+        appended = driver_classpath(settings)[1] if "spark.master" in conf else []
+        with appended_classpath(appended):
+            spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         register_functions(spark)
         if "spark.jars.packages" in conf:

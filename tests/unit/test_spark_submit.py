@@ -182,14 +182,15 @@ def test_a_local_session_maps_the_class_archive_made_for_its_jvm_and_class_path(
     training = folder_lake.model_copy(update={"spark_java_options": "-XX:ArchiveClassesAtExit=x"})
     assert not [o for o in options(training) if "SharedArchive" in o]
 
-    # A session on an s3:// lake has the S3 connector's jars on its class path: another archive.
+    # A session on an s3:// lake has the S3 connector's jars after Spark's own: its class path
+    # begins with the folder lake's, so it maps the same archive.
     resolved = private_cache / "jars" / "sdk.jar"
     resolved.parent.mkdir()
     resolved.write_bytes(b"PK")
     (private_cache / "resolved-hadoop-aws-3.4.2.txt").write_text(f"{resolved}\n")
     s3_lake = Settings(LAKE_ROOT="s3://b/p", PII_SALT="x", SPARK_JARS_CACHE=str(private_cache))
-    assert session.class_archive(s3_lake) not in (None, archive)
-    assert not [o for o in options(s3_lake) if "SharedArchive" in o]
+    assert session.class_archive(s3_lake) == archive
+    assert f"-XX:SharedArchiveFile={archive}" in options(s3_lake)
 
 
 def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(
@@ -210,9 +211,10 @@ def test_an_s3_lake_session_gets_s3a_for_s3_paths_from_the_standard_variables(
     )
 
 
-def test_a_local_session_has_the_jobs_functions_on_its_class_path_before_s3a(tmp_path):
-    """Compiled into the jar cache by the first session (a jar per version of the sources),
-    then the S3 connector's jars an earlier session resolved."""
+def test_a_local_session_has_the_jobs_functions_first_and_s3a_after_sparks_jars(tmp_path):
+    """The functions compiled into the jar cache by the first session (a jar per version of the
+    sources) come before Spark's jars; the S3 connector's jars an earlier session resolved come
+    after them (so every session's class path begins with the folder lake's)."""
     cache = tmp_path / "cache"
     folder = session.session_conf(
         Settings(LAKE_ROOT=str(tmp_path / "lake"), SPARK_JARS_CACHE=str(cache)), env={}
@@ -228,7 +230,28 @@ def test_a_local_session_has_the_jobs_functions_on_its_class_path_before_s3a(tmp
     s3 = session.session_conf(
         Settings(LAKE_ROOT="s3://b/p", PII_SALT="x", SPARK_JARS_CACHE=str(cache)), env={}
     )
-    assert s3["spark.driver.extraClassPath"] == f"{functions}:{resolved}"
+    assert s3["spark.driver.extraClassPath"] == functions
+    s3_settings = Settings(LAKE_ROOT="s3://b/p", PII_SALT="x", SPARK_JARS_CACHE=str(cache))
+    assert session.driver_classpath(s3_settings)[:2] == ([functions], [str(resolved)])
+    assert session.driver_classpath(Settings(LAKE_ROOT=str(tmp_path / "lake")))[1] == []
+
+
+def test_jars_after_sparks_own_are_given_to_the_launch_only():
+    """Spark's launcher appends SPARK_DIST_CLASSPATH to the class path: set for the JVM's
+    launch, after the user's own entries, and as it was afterwards."""
+    env = {"PATH": "/bin"}
+    with session.appended_classpath(["/c/a.jar", "/c/b.jar"], env):
+        assert env["SPARK_DIST_CLASSPATH"] == "/c/a.jar:/c/b.jar"
+    assert env == {"PATH": "/bin"}
+
+    env = {"SPARK_DIST_CLASSPATH": "/hadoop/lib/*"}
+    with pytest.raises(RuntimeError), session.appended_classpath(["/c/a.jar"], env):
+        assert env["SPARK_DIST_CLASSPATH"] == "/hadoop/lib/*:/c/a.jar"
+        raise RuntimeError("the launch failed")
+    assert env == {"SPARK_DIST_CLASSPATH": "/hadoop/lib/*"}
+
+    with session.appended_classpath([], env):  # a folder lake: nothing to add
+        assert env == {"SPARK_DIST_CLASSPATH": "/hadoop/lib/*"}
 
 
 def test_jars_an_earlier_session_resolved_go_on_the_class_path_while_all_are_there(tmp_path):
