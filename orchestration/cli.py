@@ -150,10 +150,15 @@ def run(
     value = {"date": date_, "month": month, "uri": uri}[pipeline.param]
     if value is None:
         raise click.UsageError(f"{pipeline.name} needs --{pipeline.param}")
+    from orchestration.tasks import RELEASE_WHEN_DONE
+
     pipeline = _only_task(pipeline, task_name)
-    result = Runner(settings_or_exit(), console=console).run(
-        pipeline, parse_params(pipeline, value), resume=resume
-    )
+    # A process that ends with the run (the `analytics` program, not a call from Python, whose
+    # caller may go on using its Spark session) lets its Spark JVM go once the Spark tasks are
+    # done: dbt gets its memory, and its shutdown is not waited for at the end.
+    release = RELEASE_WHEN_DONE if _process_ends_with_command() else None
+    runner = Runner(settings_or_exit(), console=console, release=release)
+    result = runner.run(pipeline, parse_params(pipeline, value), resume=resume)
     if not result.succeeded:
         sys.exit(1)
 
@@ -587,9 +592,18 @@ def _crash_log(text: str) -> str:
     return path
 
 
+ENDS_WITH_COMMAND = "process_ends_with_command"
+
+
+def _process_ends_with_command() -> bool:
+    """Whether this command runs as the `analytics` program (main), whose process ends with it."""
+    obj = click.get_current_context().obj
+    return isinstance(obj, dict) and obj.get(ENDS_WITH_COMMAND) is True
+
+
 def main() -> None:
     try:
-        cli(standalone_mode=True)
+        cli(standalone_mode=True, obj={ENDS_WITH_COMMAND: True})
     except InputError as err:  # the user's mistake: what was wrong and how to fix it
         if _debug():
             raise

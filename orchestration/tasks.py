@@ -22,6 +22,17 @@ def _dbt(ctx: TaskContext, args: list[str], params: dict[str, str]) -> None:
 # (a Lambda, the CDK app) never loads Spark.
 
 
+def release_spark() -> None:
+    """End the process's Spark session and JVM (its Spark tasks are done)."""
+    from spark_jobs.common.session import release_spark as release
+
+    release()
+
+
+# What a run in a process of its own frees once it has no task of that kind left (Runner).
+RELEASE_WHEN_DONE = {"spark": release_spark}
+
+
 def notification_attempted_daily(ctx: TaskContext) -> Metrics:
     from spark_jobs import notification_attempted
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,11 +100,16 @@ class Runner:
         settings: Settings,
         console: Console | None = None,
         retry_backoff_seconds: float = 2.0,
+        release: Mapping[str, Callable[[], object]] | None = None,
     ) -> None:
+        """`release`: per task kind, what to free once a run has no task of that kind left to
+        run (in the background, while the run goes on): for a process that ends with the run,
+        e.g. the Spark JVM once the Spark tasks are done."""
         self.settings = settings
         self.lake = Lake.from_settings(settings)
         self.console = console or Console(stderr=True)
         self.retry_backoff_seconds = retry_backoff_seconds
+        self.release = dict(release or {})
 
     def run(self, pipeline: Pipeline, params: dict[str, str], resume: bool = False) -> RunResult:
         # Sharded tasks run as one task per shard (in parallel), or as the one shard this
@@ -136,6 +143,7 @@ class Runner:
         sorter = TopologicalSorter(pipeline.graph())
         sorter.prepare()
         running: dict[Future[TaskRecord], Task] = {}
+        releasing: dict[str, threading.Thread] = {}
         with ThreadPoolExecutor(max_workers=self.settings.parallelism) as pool:
             while sorter.is_active():
                 for name in sorter.get_ready():
@@ -158,8 +166,32 @@ class Runner:
                     task = running.pop(future)
                     self._finish(result, state, future.result(), pipeline, params, run_id)
                     sorter.done(task.name)
+                self._release_done_kinds(pipeline, state, releasing)
+        for thread in releasing.values():
+            thread.join()
         self._report(result, pipeline, params)
         return result
+
+    def _release_done_kinds(
+        self, pipeline: Pipeline, state: dict[str, str], releasing: dict[str, threading.Thread]
+    ) -> None:
+        """Start the release of each kind of task that ran and has no task left to run."""
+        for kind, release in self.release.items():
+            statuses = [state[t.name] for t in pipeline.tasks if t.kind == kind]
+            ran = any(s in ("succeeded", "failed") for s in statuses)
+            if kind in releasing or not ran or "pending" in statuses:
+                continue
+            thread = threading.Thread(target=self._release_kind, args=(kind, release))
+            releasing[kind] = thread
+            thread.start()
+
+    def _release_kind(self, kind: str, release: Callable[[], object]) -> None:
+        try:
+            release()
+        except Exception as exc:  # the run's result does not depend on it
+            self.console.print(
+                f"  [yellow]![/] could not release the {kind} tasks' resources: {exc}"
+            )
 
     def _finish(self, result, state, record: TaskRecord, pipeline, params, run_id) -> None:
         result.records[record.task] = record

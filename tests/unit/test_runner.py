@@ -225,3 +225,67 @@ def test_one_shard_of_a_day_does_not_lock_out_the_other_shards(tmp_path):
         with pytest.raises(RunError, match="already running"):
             Runner(first, quiet).run(pipeline, PARAMS)
     assert ran == ["2-of-2"]
+
+
+def spark_then_dbt(recorder: Recorder) -> Pipeline:
+    """Two "spark" tasks at once, then a "python" one, then the "dbt" one (like ace_daily)."""
+    fns = recorder.tasks()
+    return Pipeline(
+        name="mixed",
+        description="(a, b) → c → d",
+        param="date",
+        tasks=(
+            Task("a", "spark", fns["a"]),
+            Task("b", "spark", fns["b"]),
+            Task("c", "python", fns["c"], depends_on=("a", "b")),
+            Task("d", "dbt", fns["d"], depends_on=("c",)),
+        ),
+    )
+
+
+def releasing_runner(settings, rec: Recorder, **release_pause) -> Runner:
+    """A runner that records, as events of `rec`, when each kind's release starts and ends."""
+
+    def release(kind: str):
+        def run():
+            rec.make(f"release:{kind}")(None)
+            time.sleep(release_pause.get(kind, 0.0))
+
+        return run
+
+    settings = settings.model_copy(update={"task_retries": 0, "parallelism": 2})
+    kinds = {"spark": release("spark"), "warehouse": release("warehouse")}
+    return Runner(settings, console=Console(quiet=True), release=kinds)
+
+
+def test_a_kind_is_released_once_its_last_task_is_done_while_the_run_goes_on(settings):
+    rec = Recorder(pause=0.2)
+    result = releasing_runner(settings, rec, spark=0.8).run(spark_then_dbt(rec), PARAMS)
+    returned = time.monotonic()
+    assert result.succeeded
+    released = rec.started().count("release:spark")
+    assert released == 1  # once, not after each of the two spark tasks
+    last_spark_end = max(rec.time_of("a", "end"), rec.time_of("b", "end"))
+    assert rec.time_of("release:spark", "start") >= last_spark_end
+    # In the background: the next task did not wait for it, and the run ended after it.
+    assert rec.time_of("c", "start") < rec.time_of("release:spark", "start") + 0.3
+    assert returned >= rec.time_of("release:spark", "start") + 0.8  # c and d took 0.4 s
+    assert "release:warehouse" not in rec.started()  # no task of that kind ran
+
+
+def test_a_kind_is_released_after_a_failure_too_and_a_failing_release_fails_nothing(settings):
+    rec = Recorder(fail={"a": 1})
+    console = Console(record=True, width=200)
+
+    def broken():
+        raise RuntimeError("the JVM would not stop")
+
+    settings = settings.model_copy(update={"task_retries": 0, "parallelism": 2})
+    run = Runner(settings, console=console, release={"spark": broken}).run(
+        spark_then_dbt(rec), PARAMS
+    )
+    assert run.failed_tasks == ["a"]
+    assert [run.records[n].status for n in "cd"] == ["blocked", "blocked"]
+    assert "could not release the spark tasks' resources: the JVM would not stop" in (
+        console.export_text()
+    )

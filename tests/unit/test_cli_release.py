@@ -1,0 +1,39 @@
+"""`analytics run` as a program lets its Spark JVM go once the run's Spark tasks are done; a call
+of the CLI from Python (a test, a notebook, the demo's own process) keeps the caller's session."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from orchestration import cli as cli_module
+from orchestration.core.settings import get_settings
+from orchestration.local.runner import Runner, RunResult
+from orchestration.tasks import release_spark
+
+
+@pytest.fixture
+def runs(monkeypatch, tmp_path) -> list[dict]:
+    """What each run was given to release (the run itself does nothing here)."""
+    seen: list[dict] = []
+
+    def run(self, pipeline, params, resume=False):
+        seen.append(self.release)
+        return RunResult("run-id", pipeline.name, params)
+
+    monkeypatch.setattr(Runner, "run", run)
+    monkeypatch.setenv("LAKE_ROOT", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    yield seen
+    get_settings.cache_clear()
+
+
+def test_only_the_analytics_program_releases_spark_during_its_run(runs, monkeypatch):
+    args = ["run", "ace_daily", "--date", "2026-01-02"]
+    cli_module.cli.main(args, prog_name="analytics", standalone_mode=False)
+    monkeypatch.setattr(sys, "argv", ["analytics", *args])
+    with pytest.raises(SystemExit) as ended:
+        cli_module.main()
+    assert ended.value.code == 0
+    assert runs == [{}, {"spark": release_spark}]
