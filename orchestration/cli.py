@@ -145,13 +145,12 @@ def run(
 ) -> None:
     """Run a pipeline for one date, month or file."""
     from orchestration.local.runner import Runner, parse_params
+    from orchestration.tasks import RELEASE_WHEN_DONE
 
     pipeline = _pipeline(pipeline_name)
     value = {"date": date_, "month": month, "uri": uri}[pipeline.param]
     if value is None:
         raise click.UsageError(f"{pipeline.name} needs --{pipeline.param}")
-    from orchestration.tasks import RELEASE_WHEN_DONE
-
     pipeline = _only_task(pipeline, task_name)
     # A process that ends with the run (the `analytics` program, not a call from Python, whose
     # caller may go on using its Spark session) lets its Spark JVM go once the Spark tasks are
