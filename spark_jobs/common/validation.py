@@ -7,10 +7,7 @@ from pyspark.sql import functions as F
 
 from orchestration.core.time_bounds import EARLIEST_TIME, LATEST_TIME
 from spark_jobs.common.contracts import Contract, FieldSpec
-from spark_jobs.common.functions import json_fields
-
-# ISO-8601 with a mandatory Z or offset (§4); the calendar check is try_to_timestamp's.
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+from spark_jobs.common.functions import iso_timestamp, json_fields
 
 
 def _type_col(field: FieldSpec) -> str:
@@ -99,9 +96,9 @@ def first_failing(checks: list[tuple[Column, str]]) -> Column:
 def _typed(field: FieldSpec) -> Column:
     text = F.col(_text_col(field))
     if field.kind == "timestamp":
-        # Parsed as an instant, stored as a UTC wall-clock (timestamp without time zone).
-        valid = text.rlike(ISO_TIMESTAMP)
-        return F.when(valid, F.try_to_timestamp(text)).cast("timestamp_ntz").alias(field.name)
+        # ISO-8601 with a mandatory Z or offset (§4), stored as its UTC wall-clock (a timestamp
+        # without time zone).
+        return iso_timestamp(text).alias(field.name)
     if field.kind == "integer":
         return F.when(F.col(_type_col(field)) == "integer", text.try_cast("bigint")).alias(
             field.name
@@ -171,7 +168,7 @@ def _csv_typed(field: FieldSpec, text: Column) -> Column:
     if field.kind == "date":
         return F.when(text.rlike(_DATE), F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast("date"))
     if field.kind == "timestamp":
-        return F.when(text.rlike(ISO_TIMESTAMP), F.try_to_timestamp(text)).cast("timestamp_ntz")
+        return iso_timestamp(text)
     return text
 
 

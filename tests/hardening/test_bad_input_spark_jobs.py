@@ -241,6 +241,9 @@ def cases(ds: Dataset) -> list[Case]:
         k = key()
         offset = _record(ds, k, **{ts: "2026-03-01T12:00:00+02:00"})
         out.append(Case("timestamp with offset", _line(offset), None, k))
+        k = key()
+        minutes = _record(ds, k, **{ts: "2026-03-01T12:00Z"})
+        out.append(Case("timestamp without seconds", _line(minutes), None, k))
     if ds.integer_range:
         name, value = ds.integer_range
         out.append(

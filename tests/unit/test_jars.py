@@ -69,4 +69,4 @@ def test_no_compiler_is_one_clear_error(tmp_path):
 
 def test_the_jobs_functions_compile_against_the_pinned_spark():
     names = zipfile.ZipFile(io.BytesIO(jars.functions_jar_bytes())).namelist()
-    assert "analytics/spark/JsonFields.class" in names
+    assert {"analytics/spark/JsonFields.class", "analytics/spark/IsoTimestamp.class"} <= set(names)

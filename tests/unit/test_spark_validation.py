@@ -81,6 +81,12 @@ CASES = [
         None,
     ),
     (attempt(notification_id="n18", customer_id="Jos\ufffd"), None),
+    # ISO-8601 lets the seconds out (Spark's try_to_timestamp refused it: bad_timestamp).
+    (attempt(notification_id="n19", attempted_at="2026-01-10T12:00+02:00"), None),
+    (
+        attempt(notification_id="n20", attempted_at="2026-01-10T12:00.5Z"),
+        "bad_timestamp:attempted_at",
+    ),
 ]
 
 
@@ -108,13 +114,19 @@ def test_duplicates_keep_the_earliest_copy_and_quarantine_the_rest(spark):
 
 
 def test_timestamps_are_stored_as_utc(spark):
-    checked = check(
-        lines_df(spark, [attempt(attempted_at="2026-01-31T23:30:00-02:00")]),
-        NOTIFICATION_ATTEMPTED,
-        65536,
-    )
-    row = accepted(checked, NOTIFICATION_ATTEMPTED).collect()[0]
-    assert row["attempted_at"] == dt.datetime(2026, 2, 1, 1, 30)
+    texts = {
+        "n1": "2026-01-31T23:30:00-02:00",
+        "n2": "2026-01-31T23:30+0530",
+        "n3": "2026-01-31 23:30:00.1234567Z",
+    }
+    lines = [attempt(notification_id=k, attempted_at=v) for k, v in texts.items()]
+    checked = check(lines_df(spark, lines), NOTIFICATION_ATTEMPTED, 65536)
+    rows = accepted(checked, NOTIFICATION_ATTEMPTED).collect()
+    assert {r["notification_id"]: r["attempted_at"] for r in rows} == {
+        "n1": dt.datetime(2026, 2, 1, 1, 30),
+        "n2": dt.datetime(2026, 1, 31, 18, 0),
+        "n3": dt.datetime(2026, 1, 31, 23, 30, 0, 123456),  # to the microsecond
+    }
 
 
 def test_destination_becomes_salted_sha256(spark):
